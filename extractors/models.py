@@ -1,0 +1,81 @@
+"""The records that flow from extraction to the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class Origin(StrEnum):
+    SEED = "seed"
+    FEED = "feed"
+    BACKFILL = "backfill"
+
+
+class TextSource(StrEnum):
+    """Where a document's text came from: the page is preferred, the feed is the fallback."""
+
+    SEED = "seed"
+    PAGE = "page"
+    FEED_CONTENT = "feed_content"
+    FEED_SUMMARY = "feed_summary"
+
+
+class SkipReason(StrEnum):
+    """Why a fetched item did not become a document. Each one is a row in `skipped`."""
+
+    NO_LINK = "no_link"  # the feed entry has no link at all
+    BAD_LINK = "bad_link"  # a link we cannot or must not fetch (mailto:, javascript:, ftp:)
+    BLOCKED_ADDRESS = (
+        "blocked_address"  # resolves to a loopback/private address off the feed's origin
+    )
+    ROBOTS = "robots_disallowed"
+    FETCH_FAILED = "fetch_failed"  # timeouts, connection errors, retries exhausted
+    HTTP_ERROR = "http_error"  # a final 4xx/5xx
+    TOO_LARGE = "too_large"
+    NOT_HTML = "not_html"  # a PDF, an image: nothing to extract and no feed text either
+    NO_TEXT = "no_text"  # neither the page nor the feed entry had usable text
+    NOT_FRENCH = "not_french"
+    EXTRACTION_ERROR = "extraction_error"  # the extractor failed on this page (a bug or a bomb)
+
+
+# A page that failed for one of these may work next time: it is fetched again on a later run.
+RETRYABLE_SKIPS = frozenset(
+    {SkipReason.FETCH_FAILED, SkipReason.HTTP_ERROR, SkipReason.EXTRACTION_ERROR}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One accepted document, ready for the `documents` table."""
+
+    id: str
+    url: str
+    canonical_url: str
+    source: str | None
+    feed_url: str | None
+    title: str | None
+    author: str | None
+    published_at: datetime | None
+    published_source: str | None
+    fetched_at: datetime | None
+    language: str
+    language_score: float
+    text: str
+    text_source: TextSource
+    content_hash: str
+    origin: Origin
+    run_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """One item that did not become a document, and why: nothing is dropped silently."""
+
+    url: str
+    canonical_url: str | None
+    feed_url: str | None
+    source: str | None
+    reason: SkipReason
+    detail: str

@@ -1,0 +1,1 @@
+"""Orchestration: Prefect flows and tasks, the fetcher and the `sahelwatch` command line."""

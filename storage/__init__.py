@@ -1,0 +1,1 @@
+"""The DuckDB store: schema, migrations and every SQL statement of the project."""
