@@ -1,0 +1,136 @@
+"""One fetched item to a Document or a Skip: extraction, text choice, date and language.
+
+This runs in worker processes (it is the CPU-heavy part of ingestion), so its input and output
+are plain picklable dataclasses and it does no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import trafilatura
+from trafilatura.meta import reset_caches
+
+from extractors.dates import choose_published
+from extractors.encoding import declared_charset, decode_html
+from extractors.feed_entries import FeedEntry
+from extractors.language import detect_language
+from extractors.models import Document, Origin, Skip, SkipReason, TextSource
+from extractors.text import content_hash, document_id
+
+# A page text below this many words is probably a teaser, a video page or a paywall stub: the
+# feed's own content is then preferred when it is longer. Two-sentence briefs (~30 words) pass.
+MIN_PAGE_WORDS = 25
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedItem:
+    """What a worker needs to turn one feed item into a document: no sockets, just bytes."""
+
+    url: str
+    canonical_url: str
+    final_url: str
+    body: bytes | None  # None when the page could not be fetched but the feed text may do
+    content_type: str | None
+    fetched_at: datetime
+    entry: FeedEntry
+    source: str
+    feed_url: str
+    origin: Origin
+    run_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PageText:
+    text: str
+    title: str | None
+    author: str | None
+    html: str | None
+
+
+def build_document(item: FetchedItem, now: datetime) -> Document | Skip:
+    page = extract_page(item)
+    text, text_source = choose_text(page.text, item.entry)
+    if not text:
+        if item.body is not None and not _is_html(item.content_type, item.body):
+            return _skip(item, SkipReason.NOT_HTML, f"{item.content_type} and no text in the feed")
+        return _skip(item, SkipReason.NO_TEXT, "no text in the page nor in the feed entry")
+    guess = detect_language(f"{item.entry.title or page.title or ''}\n{text}")
+    if not guess.is_french:
+        return _skip(item, SkipReason.NOT_FRENCH, f"detected {guess.language} ({guess.score:.2f})")
+    published, published_source = choose_published(item.entry.published, page.html, now)
+    return Document(
+        id=document_id(item.canonical_url),
+        url=item.url,
+        canonical_url=item.canonical_url,
+        source=item.source,
+        feed_url=item.feed_url,
+        title=item.entry.title or page.title,
+        author=page.author or item.entry.author,
+        published_at=published,
+        published_source=published_source,
+        fetched_at=item.fetched_at,
+        language=guess.language,
+        language_score=guess.score,
+        text=text,
+        text_source=text_source,
+        content_hash=content_hash(text),
+        origin=item.origin,
+        run_id=item.run_id,
+    )
+
+
+def extract_page(item: FetchedItem) -> PageText:
+    if item.body is None or not _is_html(item.content_type, item.body):
+        return PageText("", None, None, None)
+    html, _ = decode_html(item.body, declared_charset(item.content_type))
+    result = trafilatura.bare_extraction(
+        html,
+        url=item.final_url,
+        with_metadata=True,
+        include_comments=False,
+        date_extraction_params={"extensive_search": False},
+    )
+    if result is None:
+        return PageText("", None, None, html)
+    return PageText((result.text or "").strip(), result.title, result.author, html)
+
+
+def choose_text(page_text: str, entry: FeedEntry) -> tuple[str, TextSource | None]:
+    """The page's text when it is substantial; else the longest the feed offers; briefs stay."""
+    candidates = [
+        (page_text, TextSource.PAGE),
+        (entry.content_text, TextSource.FEED_CONTENT),
+        (entry.summary_text, TextSource.FEED_SUMMARY),
+    ]
+    if len(page_text.split()) >= MIN_PAGE_WORDS:
+        return page_text, TextSource.PAGE
+    text, source = max(candidates, key=lambda c: len(c[0].split()))
+    return (text, source) if text.strip() else ("", None)
+
+
+def process_batch(items: list[FetchedItem], now: datetime) -> list[Document | Skip]:
+    """Worker entry point: one batch of items; extraction caches are dropped after each batch."""
+    try:
+        return [_safe_build(item, now) for item in items]
+    finally:
+        reset_caches()  # trafilatura/htmldate/courlan keep LRU caches that grow with every page
+
+
+def _safe_build(item: FetchedItem, now: datetime) -> Document | Skip:
+    try:
+        return build_document(item, now)
+    except Exception as exc:  # one bad page must not sink its batch; it is recorded, not lost
+        return _skip(item, SkipReason.EXTRACTION_ERROR, f"{type(exc).__name__}: {exc}"[:500])
+
+
+def _is_html(content_type: str | None, body: bytes) -> bool:
+    if content_type:
+        return content_type.split(";")[0].strip().lower() in _HTML_TYPES
+    return b"<html" in body[:2048].lower()
+
+
+def _skip(item: FetchedItem, reason: SkipReason, detail: str) -> Skip:
+    return Skip(item.url, item.canonical_url, item.feed_url, item.source, reason, detail)
