@@ -1,0 +1,79 @@
+"""Hosts: which addresses a name leads to, and how politely each host is asked.
+
+Politeness per host (host:port) is how many requests it gets at once and how far apart they start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+
+# (host, port) -> IP addresses; injectable so tests can resolve names without DNS.
+Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    """The addresses a connection to `host` may use, from the system resolver."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return sorted({str(info[4][0]) for info in infos})
+
+
+class HostGate:
+    """Admits requests to one host (host:port): a few at a time, starts spaced by `delay`.
+
+    The spacing is measured between request starts, whether the previous one has finished or
+    not, so a host with `delay` 2 s never sees more than one new request per 2 s from us.
+    """
+
+    def __init__(self, concurrency: int, delay: float) -> None:
+        self._slots = asyncio.Semaphore(concurrency)
+        self._spacing = asyncio.Lock()
+        self._delay = delay
+        self._last_start: float | None = None
+        self._not_before = 0.0
+
+    @asynccontextmanager
+    async def turn(self, global_slots: asyncio.Semaphore) -> AsyncIterator[None]:
+        """Hold a host slot and a global slot, and wait until this host may be asked again.
+
+        The host slot is taken first, so requests queued for one busy host do not hold global
+        slots that other hosts could use; the wait for spacing happens with both held, so the
+        request really starts when its turn comes.
+        """
+        async with self._slots, global_slots:
+            async with self._spacing:
+                wait = self._next_start() - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                self._last_start = time.monotonic()
+            yield
+
+    def slow_down(self, delay: float) -> None:
+        """Raise the spacing (robots.txt Crawl-delay); it is never lowered below the setting."""
+        self._delay = max(self._delay, delay)
+
+    def hold_off(self, seconds: float) -> None:
+        """Start nothing for `seconds`: the host said so with Retry-After."""
+        self._not_before = max(self._not_before, time.monotonic() + seconds)
+
+    def _next_start(self) -> float:
+        spaced = self._last_start + self._delay if self._last_start is not None else 0.0
+        return max(spaced, self._not_before)
+
+
+class HostGates:
+    """One gate per host key, created on first use."""
+
+    def __init__(self, concurrency: int, delay: float) -> None:
+        self._concurrency = concurrency
+        self._delay = delay
+        self._gates: dict[str, HostGate] = {}
+
+    def __getitem__(self, key: str) -> HostGate:
+        gate = self._gates.get(key)
+        if gate is None:
+            gate = self._gates[key] = HostGate(self._concurrency, self._delay)
+        return gate

@@ -1,0 +1,319 @@
+"""The project's only HTTP client: polite, bounded, and never raising for network trouble.
+
+feedparser and trafilatura only ever see bytes from here. Every rule about what may be fetched
+and how often lives in `extractors.netpolicy` and `extractors.robots`; this module applies them
+with httpx. A fetch returns a `FetchResult` whatever happens on the network, because one broken
+site must not stop a run: the caller turns a failed result into a skipped row or a feed failure.
+
+Known limit: an address is checked when resolving, and httpx resolves again when connecting, so
+a DNS answer changed in between (DNS rebinding) is not caught. Good enough for links in news
+feeds; not a sandbox for hostile input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from urllib.parse import urlsplit
+
+import httpx
+
+from extractors import netpolicy
+from extractors.errors import UsageError
+from extractors.netpolicy import NetworkSettings
+from extractors.robots import MAX_ROBOTS_BYTES
+from flows.fetch_body import ACCEPT_ENCODING, BadEncoding, BodyTooLarge, read_capped
+from flows.fetch_hosts import HostGates, Resolver, system_resolver
+from flows.fetch_result import (
+    NOT_MODIFIED,
+    Exchange,
+    FetchResult,
+    Trace,
+    describe,
+    timeout_message,
+)
+from flows.fetch_robots import RobotsCache, RobotsVerdict, robots_verdict
+
+__all__ = ["FetchResult", "Fetcher", "Resolver", "system_resolver"]
+
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+# We read French news: asking for French gets the French edition of bilingual sites.
+ACCEPT_LANGUAGE = "fr, fr-FR;q=0.9, *;q=0.3"
+_STAT_NAMES = (
+    "requests",
+    "retries",
+    "redirects",
+    "bytes",
+    "not_modified",
+    "errors",
+    "robots_fetches",
+    "robots_disallowed",
+    "blocked_addresses",
+)
+
+
+class Fetcher:
+    """Use as `async with Fetcher(settings) as fetcher:`; one instance per run.
+
+    `resolver` maps (host, port) to IP addresses; tests inject one to prove that a name resolving
+    to a private address is refused before any connection. `rng` drives the backoff jitter.
+    """
+
+    def __init__(
+        self,
+        settings: NetworkSettings,
+        *,
+        resolver: Resolver | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        problems = netpolicy.settings_problems(settings)
+        if problems:
+            name, problem = problems[0]
+            raise UsageError(f"network.{name} {problem}")
+        self.settings = settings
+        self._resolver = resolver or system_resolver
+        self._rng = rng or random.Random()
+        self._client: httpx.AsyncClient | None = None
+        self._addresses: dict[tuple[str, int], Sequence[str]] = {}
+        self._stats = dict.fromkeys(_STAT_NAMES, 0)
+
+    async def __aenter__(self) -> Fetcher:
+        s = self.settings
+        self._global = asyncio.Semaphore(s.max_concurrency)
+        self._gates = HostGates(s.per_host_concurrency, s.min_host_delay)
+        self._robots = RobotsCache(self._load_robots)
+        self._client = httpx.AsyncClient(
+            headers={
+                "User-Agent": s.user_agent,
+                "Accept-Encoding": ACCEPT_ENCODING,
+                "Accept-Language": ACCEPT_LANGUAGE,
+            },
+            timeout=httpx.Timeout(
+                connect=s.connect_timeout,
+                read=s.read_timeout,
+                write=s.read_timeout,
+                pool=s.total_timeout,
+            ),
+            limits=httpx.Limits(
+                max_connections=s.max_concurrency, max_keepalive_connections=s.max_concurrency
+            ),
+            follow_redirects=False,  # each hop is checked here, see _fetch
+            trust_env=False,  # proxy variables must not send 127.0.0.1 traffic elsewhere
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._robots.close()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counters for the run report: requests sent, retries, decompressed bytes read, …"""
+        return dict(self._stats)
+
+    async def fetch_feed(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResult:
+        """A feed, conditionally when validators are given; robots.txt does not apply to feeds
+        the user configured. The feed URL is its own origin, so a local feed may be fetched."""
+        headers = {"Accept": FEED_ACCEPT}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        result = await self._fetch(url, url, self.settings.max_feed_bytes, headers, robots=False)
+        return self._count_result(result)
+
+    async def fetch_page(self, url: str, *, origin: str) -> FetchResult:
+        """An article page linked from the feed at `origin`, if robots.txt allows it."""
+        headers = {"Accept": PAGE_ACCEPT}
+        result = await self._fetch(url, origin, self.settings.max_page_bytes, headers, robots=True)
+        return self._count_result(result)
+
+    # -- one URL, hop by hop ------------------------------------------------------------------
+
+    async def _fetch(
+        self,
+        url: str,
+        origin: str,
+        limit: int,
+        headers: Mapping[str, str],
+        *,
+        robots: bool,
+        truncate: bool = False,
+    ) -> FetchResult:
+        trace = Trace(url)
+        current = url
+        for _hop in range(self.settings.max_redirects + 1):
+            refusal = await self._refusal(current, origin, robots=robots)
+            if refusal is not None:
+                return trace.refused(current, *refusal)
+            ex = await self._with_retries(current, headers, limit, trace, truncate=truncate)
+            if ex.location is None:
+                return trace.result(ex)
+            self._stats["redirects"] += 1
+            current = ex.location
+        message = f"more than {self.settings.max_redirects} redirects"
+        return trace.refused(current, "too_many_redirects", message)
+
+    async def _refusal(self, url: str, origin: str, *, robots: bool) -> tuple[str, str] | None:
+        """(error_kind, message) when `url` must not be requested; checked before each hop."""
+        target = netpolicy.origin_of(url)
+        if not netpolicy.is_allowed_scheme(url) or target is None:
+            return "bad_scheme", f"not an http(s) URL: {url[:200]}"
+        _, host, port = target
+        if not netpolicy.address_check_exempt(url, origin, self.settings.allow_private_hosts):
+            try:
+                addresses = await self._resolve(host, port)
+            except OSError as exc:
+                return "connection", f"cannot resolve {host}: {exc}"
+            reason = netpolicy.blocked_address_reason(host, addresses)
+            if reason is not None:
+                self._stats["blocked_addresses"] += 1
+                return "blocked_address", reason
+        if robots and not self._ignores_robots(url):
+            return await self._robots_refusal(url, origin)
+        return None
+
+    async def _resolve(self, host: str, port: int) -> Sequence[str]:
+        if netpolicy.is_ip_literal(host):
+            return [host]
+        key = (host, port)
+        if key not in self._addresses:
+            self._addresses[key] = await self._resolver(host, port)
+        return self._addresses[key]
+
+    def _ignores_robots(self, url: str) -> bool:
+        parts = urlsplit(url)
+        return netpolicy.host_matches(
+            parts.hostname or "", parts.netloc, self.settings.ignore_robots_for
+        )
+
+    def _count_result(self, result: FetchResult) -> FetchResult:
+        self._stats["errors"] += result.error_kind is not None
+        self._stats["not_modified"] += result.not_modified
+        return result
+
+    # -- one hop, attempt by attempt ----------------------------------------------------------
+
+    async def _with_retries(
+        self, url: str, headers: Mapping[str, str], limit: int, trace: Trace, *, truncate: bool
+    ) -> Exchange:
+        s = self.settings
+        tries = 0
+        for attempt in range(s.max_retries + 1):
+            ex = await self._exchange(url, headers, limit, truncate=truncate)
+            trace.attempts += 1
+            tries += 1
+            if not ex.retryable:
+                return ex
+            retry_after = netpolicy.parse_retry_after(
+                ex.headers.get("retry-after"), datetime.now(UTC)
+            )
+            if retry_after is not None and retry_after > s.max_retry_after:
+                ex.error_kind = "retry_after_too_long"
+                ex.error = f"HTTP {ex.status} with Retry-After {retry_after:.0f} s; not waiting"
+                return ex
+            if retry_after is not None:
+                self._gates[netpolicy.host_key(url)].hold_off(retry_after)
+            if attempt == s.max_retries:
+                break
+            self._stats["retries"] += 1
+            backoff = netpolicy.backoff_delay(attempt, s.backoff_base, s.backoff_max, self._rng)
+            await asyncio.sleep(retry_after if retry_after is not None else backoff)
+        if tries > 1 and ex.error:
+            ex.error = f"{ex.error} after {tries} attempts"
+        return ex
+
+    async def _exchange(
+        self, url: str, headers: Mapping[str, str], limit: int, *, truncate: bool
+    ) -> Exchange:
+        gate = self._gates[netpolicy.host_key(url)]
+        async with gate.turn(self._global):
+            self._stats["requests"] += 1
+            try:
+                async with asyncio.timeout(self.settings.total_timeout):
+                    return await self._send(url, headers, limit, truncate=truncate)
+            except (TimeoutError, httpx.TimeoutException) as exc:
+                return Exchange(
+                    url, error_kind="timeout", error=timeout_message(exc, self.settings)
+                )
+            except httpx.InvalidURL as exc:
+                return Exchange(url, error_kind="bad_scheme", error=f"invalid URL: {exc}")
+            except httpx.TransportError as exc:
+                return Exchange(url, error_kind="connection", error=describe(exc))
+
+    async def _send(
+        self, url: str, headers: Mapping[str, str], limit: int, *, truncate: bool
+    ) -> Exchange:
+        client = self._client
+        if client is None:
+            raise RuntimeError("Fetcher used outside `async with`")
+        request = client.build_request("GET", url, headers=headers)
+        response = await client.send(request, stream=True)
+        try:
+            ex = Exchange(url, response.status_code, dict(response.headers.items()))
+            if 200 <= ex.status < 300:
+                ex.body = await read_capped(response, limit, truncate=truncate)
+                self._stats["bytes"] += len(ex.body)
+            elif ex.status != NOT_MODIFIED and ex.location is None:
+                ex.error_kind, ex.error = "http_status", f"HTTP {ex.status}"
+            return ex
+        except BodyTooLarge as exc:
+            return Exchange(
+                url, response.status_code, ex.headers, error_kind="too_large", error=str(exc)
+            )
+        except BadEncoding as exc:
+            return Exchange(
+                url,
+                response.status_code,
+                ex.headers,
+                error_kind="connection",
+                error=str(exc),
+                final=True,
+            )
+        finally:
+            await response.aclose()
+
+    # -- robots.txt -----------------------------------------------------------------------------
+
+    async def _robots_refusal(self, url: str, origin: str) -> tuple[str, str] | None:
+        verdict = await self._robots.get(url, origin)
+        if verdict.failure is not None:
+            self._stats["robots_disallowed"] += 1
+            return verdict.failure
+        if not verdict.rules.can_fetch(url, self.settings.user_agent):
+            self._stats["robots_disallowed"] += 1
+            return "robots_disallowed", f"robots.txt disallows {urlsplit(url).path or '/'}"
+        return None
+
+    async def _load_robots(self, robots_url: str, origin: str) -> RobotsVerdict:
+        """Fetch one robots.txt (its first 500 KiB) with the same politeness as any request, and
+        space this host's requests by its Crawl-delay from now on."""
+        self._stats["robots_fetches"] += 1
+        result = await self._fetch(
+            robots_url,
+            origin,
+            MAX_ROBOTS_BYTES,
+            {"Accept": "text/plain"},
+            robots=False,
+            truncate=True,
+        )
+        verdict = robots_verdict(result)
+        crawl_delay = verdict.rules.crawl_delay(self.settings.user_agent)
+        delay = netpolicy.host_delay(self.settings.min_host_delay, crawl_delay)
+        self._gates[netpolicy.host_key(robots_url)].slow_down(delay)
+        return verdict

@@ -1,0 +1,16 @@
+"""Fixtures shared by the whole test suite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.http_server import HttpTestServer
+
+
+@pytest.fixture
+def http_server() -> Iterator[HttpTestServer]:
+    """A started HTTP server on 127.0.0.1 (its own free port); see tests/support/http_server.py."""
+    with HttpTestServer() as server:
+        yield server
