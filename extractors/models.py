@@ -31,8 +31,8 @@ class SkipReason(StrEnum):
         "blocked_address"  # resolves to a loopback/private address off the feed's origin
     )
     ROBOTS = "robots_disallowed"
-    FETCH_FAILED = "fetch_failed"  # timeouts, connection errors, retries exhausted
-    HTTP_ERROR = "http_error"  # a final 4xx/5xx
+    FETCH_FAILED = "fetch_failed"  # timeouts, connection errors, 429/5xx after every retry
+    HTTP_ERROR = "http_error"  # a final 4xx answer: the page is gone or forbidden
     TOO_LARGE = "too_large"
     NOT_HTML = "not_html"  # a PDF, an image: nothing to extract and no feed text either
     NO_TEXT = "no_text"  # neither the page nor the feed entry had usable text
@@ -41,9 +41,7 @@ class SkipReason(StrEnum):
 
 
 # A page that failed for one of these may work next time: it is fetched again on a later run.
-RETRYABLE_SKIPS = frozenset(
-    {SkipReason.FETCH_FAILED, SkipReason.HTTP_ERROR, SkipReason.EXTRACTION_ERROR}
-)
+RETRYABLE_SKIPS = frozenset({SkipReason.FETCH_FAILED, SkipReason.EXTRACTION_ERROR})
 
 
 @dataclass(frozen=True, slots=True)

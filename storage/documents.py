@@ -12,6 +12,7 @@ from dataclasses import astuple, dataclass, fields
 import duckdb
 
 from extractors.models import RETRYABLE_SKIPS, Document, Skip
+from storage import bulk
 
 DOCUMENT_COLUMNS = tuple(f.name for f in fields(Document))
 _COLUMN_LIST = ", ".join(DOCUMENT_COLUMNS)
@@ -92,15 +93,15 @@ def known_urls(con: duckdb.DuckDBPyConnection, canonical_urls: Iterable[str]) ->
     if not wanted:
         return set()
     rows = con.execute(
-        """
-        WITH wanted AS (SELECT unnest(?::VARCHAR[]) AS u)
+        f"""
+        WITH wanted AS (SELECT value AS u FROM {bulk.STRING_LIST})
         SELECT u FROM wanted WHERE
             EXISTS (SELECT 1 FROM documents d WHERE d.canonical_url = u)
             OR EXISTS (SELECT 1 FROM document_urls x WHERE x.canonical_url = u)
             OR EXISTS (SELECT 1 FROM skipped s WHERE s.canonical_url = u
-                       AND NOT list_contains(?::VARCHAR[], s.reason))
+                       AND s.reason NOT IN {bulk.STRING_LIST})
         """,
-        [wanted, _RETRYABLE],
+        [bulk.strings(wanted), bulk.strings(_RETRYABLE)],
     ).fetchall()
     return {u for (u,) in rows}
 
