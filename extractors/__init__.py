@@ -1,1 +1,1 @@
-"""Pure document logic: bytes or str in, dataclasses out. No I/O, no Prefect, no DuckDB, no httpx."""
+"""Pure document logic: bytes or str in, dataclasses out; no I/O, no Prefect, DuckDB or httpx."""

@@ -22,6 +22,9 @@ from extractors.text import content_hash, document_id
 # A page text below this many words is probably a teaser, a video page or a paywall stub: the
 # feed's own content is then preferred when it is longer. Two-sentence briefs (~30 words) pass.
 MIN_PAGE_WORDS = 25
+# A full-text feed entry more than twice as long as the page's extraction means the extractor
+# caught the page's furniture (a video player's captions, share buttons), not the article.
+FEED_OVER_PAGE_RATIO = 2.0
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 
@@ -105,7 +108,9 @@ def choose_text(page_text: str, entry: FeedEntry) -> tuple[str, TextSource | Non
         (entry.content_text, TextSource.FEED_CONTENT),
         (entry.summary_text, TextSource.FEED_SUMMARY),
     ]
-    if len(page_text.split()) >= MIN_PAGE_WORDS:
+    page_words = len(page_text.split())
+    feed_words = max(len(entry.content_text.split()), len(entry.summary_text.split()))
+    if page_words >= MIN_PAGE_WORDS and feed_words <= FEED_OVER_PAGE_RATIO * page_words:
         return page_text, TextSource.PAGE
     text, source = max(candidates, key=lambda c: len(c[0].split()))
     return (text, source) if text.strip() else ("", None)

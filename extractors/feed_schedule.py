@@ -58,12 +58,24 @@ def after_success(
     last_modified: str | None,
     body_hash: str | None,
     unconditional: bool,
+    complete: bool = True,
 ) -> FeedState:
+    """State after a poll that got an answer.
+
+    `complete` is False when some items of the feed were left for later (a --limit, a page that
+    failed for a reason worth retrying): the validators and body hash are then forgotten, so the
+    next poll parses the feed again instead of calling it unchanged and never coming back to them.
+    """
+    if not complete:
+        etag = last_modified = body_hash = None
+    elif not changed:
+        etag, last_modified = state.etag or etag, state.last_modified or last_modified
+        body_hash = body_hash or state.body_hash
     return replace(
         state,
-        etag=etag if changed else state.etag or etag,
-        last_modified=last_modified if changed else state.last_modified or last_modified,
-        body_hash=body_hash or state.body_hash,
+        etag=etag,
+        last_modified=last_modified,
+        body_hash=body_hash,
         last_status="ok" if changed else "unchanged",
         last_error=None,
         consecutive_failures=0,

@@ -124,3 +124,20 @@ def test_a_page_that_breaks_the_extractor_becomes_a_skip_not_a_crash():
     )  # wrong type on purpose
     (result,) = process_batch([broken], NOW)
     assert isinstance(result, Skip) and result.reason == SkipReason.EXTRACTION_ERROR
+
+
+def test_full_text_feed_beats_a_page_whose_extraction_is_only_furniture():
+    furniture = (
+        "<html><body><article><h1>Vidéo : la pêche à Mopti</h1><p>"
+        + "Partager Facebook X WhatsApp LinkedIn. Reportage de notre envoyé spécial, "
+        "trois minutes. Mots-clés : Mopti, économie, pêche, fleuve, marché, vidéo. "
+        + "</p></article></body></html>"
+    ).encode()
+    article = "À Mopti, les pêcheurs du fleuve rentrent avec des filets presque vides. " * 8
+    doc = build_document(item(None, entry(content_text=article.strip()), body=furniture), NOW)
+    assert doc.text_source == TextSource.FEED_CONTENT
+
+
+def test_feed_summary_shorter_than_the_page_does_not_replace_it():
+    doc = build_document(item("article_full.html", entry(summary_text=BRIEF)), NOW)
+    assert doc.text_source == TextSource.PAGE

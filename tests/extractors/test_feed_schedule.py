@@ -64,3 +64,8 @@ def test_reachable_feed_with_nothing_new_for_a_week_is_silent():
     state = ok(FeedState("u"))
     assert not fs.is_silent(state, NOW + timedelta(days=2))
     assert fs.is_silent(state, NOW + fs.SILENT_AFTER)
+
+
+def test_incomplete_poll_forgets_validators_so_the_next_poll_parses_again():
+    state = ok(ok(FeedState("u")), complete=False)
+    assert (state.etag, state.last_modified, state.body_hash) == (None, None, None)

@@ -1,0 +1,37 @@
+"""Extraction and language detection on all cores: a process pool fed page bytes in batches."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime
+
+from extractors.article import FetchedItem, process_batch
+from extractors.models import Document, Skip
+
+
+class ExtractionPool:
+    """A process pool started once per run; `spawn` because the flow process runs threads."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self._executor: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> ExtractionPool:
+        context = multiprocessing.get_context("spawn")
+        self._executor = ProcessPoolExecutor(self.workers, mp_context=context)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+
+    async def extract(self, items: list[FetchedItem], now: datetime) -> list[Document | Skip]:
+        if not items:
+            return []
+        if self._executor is None:
+            raise RuntimeError("ExtractionPool used outside its 'with' block")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, process_batch, items, now)

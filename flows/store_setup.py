@@ -1,0 +1,44 @@
+"""Getting a store ready: every command creates, migrates and seeds a missing store the same way."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from extractors.seed import seed_document
+from extractors.tagger import Tagger
+from flows import dedup
+from flows.config_files import load_watchlist
+from storage import documents, mentions
+from storage.store import Store, resolve_db_path
+
+SEED_DIR = Path(__file__).resolve().parent.parent / "data" / "seed"
+
+
+def open_store(db: str | os.PathLike[str] | None, watchlist: str | None = None) -> Store:
+    """The store at `db` (or SAHELWATCH_DB, or the default), migrated and seeded."""
+    store = Store(resolve_db_path(db))
+    store.migrate()
+    seed_store(store, watchlist)
+    return store
+
+
+def seed_files(directory: Path = SEED_DIR) -> list[tuple[str, str]]:
+    """(file name, text) of every seed in name order, the text exactly as in the file."""
+    return [(p.name, p.read_bytes().decode("utf-8")) for p in sorted(directory.glob("*.txt"))]
+
+
+def seed_store(store: Store, watchlist: str | None = None) -> int:
+    """Append, tag and group the seed documents; running it again adds nothing."""
+    docs = [seed_document(name, text) for name, text in seed_files()]
+    with store.read() as con:
+        missing = [d for d in docs if not documents.known_urls(con, [d.canonical_url])]
+    if not missing:
+        return 0
+    tagger = Tagger(load_watchlist(watchlist))
+    with store.write() as con:
+        stored = set(documents.append(con, missing, [], run_id=None).stored_ids)
+        found = {d.id: tagger.tag(d.text) for d in missing if d.id in stored}
+        mentions.replace_mentions(con, found, tagger.version)
+    dedup.index_new_documents(store)
+    return len(stored)
