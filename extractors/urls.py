@@ -17,6 +17,9 @@ _TRACKING_PARAM = re.compile(
 )
 
 
+_SPACE = re.compile(r"\s")
+
+
 class UnusableLink(ValueError):
     """A link that cannot name a web page: empty, relative without base, or another scheme."""
 
@@ -26,12 +29,16 @@ def absolute_url(link: str | None, base: str) -> str:
     link = (link or "").strip()
     if not link:
         raise UnusableLink("no link")
-    url = urljoin(base, link)
-    parts = urlsplit(url)
+    try:
+        url = urljoin(base, link)
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port is what rejects "host:99999" or "host:abc"
+    except ValueError as exc:
+        raise UnusableLink(f"malformed address ({exc}): {link[:200]}") from exc
     if parts.scheme.lower() not in FETCHABLE_SCHEMES:
         raise UnusableLink(f"scheme {parts.scheme or '(none)'!r} is not http(s): {link[:200]}")
-    if not parts.hostname:
-        raise UnusableLink(f"no host in {link[:200]}")
+    if not parts.hostname or _SPACE.search(parts.hostname):
+        raise UnusableLink(f"no valid host in {link[:200]}")
     return url
 
 

@@ -78,11 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument(
         "--feed",
-        action="append",
+        action="extend",
+        nargs="+",
         metavar="URL",
         default=[],
-        help="poll only this feed URL (repeatable; must be in the feed list, or "
-        "is polled with default settings)",
+        help="poll only these feed URLs, due or not (a URL missing from the feed list is "
+        "polled with default settings)",
     )
     ingest.add_argument(
         "--limit", type=int, metavar="N", help="fetch at most N new articles per feed"

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
@@ -127,6 +127,23 @@ def select_feeds(config: FeedsConfig, feed_urls: Sequence[str] | None) -> list[F
 
 
 async def ingest_feed(
+    ctx: RunContext, feed: FeedSource, state: FeedState
+) -> tuple[FeedOutcome, FeedState]:
+    """One feed, start to end. Whatever goes wrong here fails this feed only, never the run."""
+    try:
+        return await _ingest_feed(ctx, feed, state)
+    except Exception as exc:
+        get_run_logger().exception("feed %s failed", feed.url)
+        outcome = FeedOutcome(
+            feed.name, feed.url, status="failed", error=f"{type(exc).__name__}: {exc}"[:300]
+        )
+        interval = timedelta(minutes=feed.poll_interval_minutes)
+        return outcome, feed_schedule.after_failure(
+            state, datetime.now(UTC), interval, outcome.error or ""
+        )
+
+
+async def _ingest_feed(
     ctx: RunContext, feed: FeedSource, state: FeedState
 ) -> tuple[FeedOutcome, FeedState]:
     outcome = FeedOutcome(feed.name, feed.url)
@@ -352,10 +369,10 @@ async def finish(
         feed_state.save_states(con, states)
         counts, markdown = report.counts(), report.to_markdown()
         runs.finish_run(con, ctx.run_id, "completed", counts, markdown)
-    await acreate_markdown_artifact(
+    artifact_id = await acreate_markdown_artifact(
         markdown=markdown, key="ingest-report", description=f"sahelwatch ingest run {ctx.run_id}"
     )
-    return {"run_id": ctx.run_id, **counts, "report": markdown}
+    return {"run_id": ctx.run_id, **counts, "report": markdown, "artifact_id": str(artifact_id)}
 
 
 def run_ingest_cli(args) -> int:

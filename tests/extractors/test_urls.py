@@ -38,7 +38,19 @@ def test_relative_link_is_resolved_against_the_feed():
 
 
 @pytest.mark.parametrize(
-    "link", ["", "   ", None, "javascript:void(0)", "mailto:redaction@x.org", "ftp://x.org/a"]
+    "link",
+    [
+        "",
+        "   ",
+        None,
+        "javascript:void(0)",
+        "mailto:redaction@x.org",
+        "ftp://x.org/a",
+        "http://[::1/article",
+        "http://x.org:99999/a",
+        "http://x.org:abc/a",
+        "http://exa mple.org/a",
+    ],
 )
 def test_unusable_links_are_refused_with_a_reason(link):
     with pytest.raises(UnusableLink):

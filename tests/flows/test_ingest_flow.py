@@ -242,3 +242,17 @@ def test_run_summary_is_stored_with_its_counts(ingested):
     stored = json.loads(counts_json)
     assert stored["stored"] == 34 and stored["skipped_by_reason"]["not_french"] == 3
     assert report.startswith("# Ingest run")
+
+
+def test_summary_is_published_as_a_prefect_artifact_of_the_flow_run(ingested):
+    import httpx
+    from prefect.settings import PREFECT_API_URL
+
+    first = ingested["first"]
+    # Read back over the API by id (the artifacts/filter endpoint of Prefect 3.8.8 rejects its
+    # own client's request with FastAPI 0.154).
+    answer = httpx.get(f"{PREFECT_API_URL.value()}/artifacts/{first['artifact_id']}")
+    artifact = answer.raise_for_status().json()
+    assert (artifact["key"], artifact["type"]) == ("ingest-report", "markdown")
+    assert artifact["flow_run_id"] == first["run_id"]
+    assert artifact["data"] == first["report"]

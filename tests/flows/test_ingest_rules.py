@@ -215,3 +215,28 @@ def test_page_that_failed_for_a_retryable_reason_is_fetched_again_next_run(
 
     assert (first["stored"], first["skipped_by_reason"]) == (0, {"fetch_failed": 1})
     assert second["stored"] == 1
+
+
+def test_a_bug_in_one_feed_fails_that_feed_only(prefect_api, http_server, tmp_path, monkeypatch):
+    import flows.ingest
+
+    s = http_server
+    s.route("/ok.html", body=ARTICLE, headers={"Content-Type": "text/html"})
+    for name in ("good", "cursed"):
+        s.route(
+            f"/{name}.xml",
+            body=rss(item("Article", s.url("/ok.html"))),
+            headers={"Content-Type": "application/rss+xml"},
+        )
+    real_parse = flows.ingest.parse_feed
+
+    def parse_with_a_bug(body, url, content_type=None):
+        if url.endswith("/cursed.xml"):
+            raise RuntimeError("a bug in feed parsing")
+        return real_parse(body, url, content_type)
+
+    monkeypatch.setattr(flows.ingest, "parse_feed", parse_with_a_bug)
+    result = run(tmp_path, [s.url("/good.xml"), s.url("/cursed.xml")])
+
+    assert (result["stored"], result["failed"]) == (1, 1)
+    assert "RuntimeError: a bug in feed parsing" in result["report"]
