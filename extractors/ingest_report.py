@@ -85,14 +85,15 @@ class IngestReport:
             "",
             "## Feeds",
             "",
-            "| feed | url | status | seen | new | stored | skipped | note |",
-            "|---|---|---|---:|---:|---:|---:|---|",
+            "| feed | url | status | seen | new | stored | copies | skipped | note |",
+            "|---|---|---|---:|---:|---:|---:|---:|---|",
         ]
         for f in self.feeds:
             note = (f.error or f.warning or "").replace("|", "/")[:120]
             new = f.items_seen - f.already_known
             lines.append(
                 f"| {f.name} | {f.url} | {f.status} | {f.items_seen} | {new} | {f.stored} | "
+                f"{f.same_url + f.same_text} | "
                 f"{sum(f.skipped.values())} | {note} |"
             )
         lines += [f"\nWarning: {w}" for w in self.warnings]

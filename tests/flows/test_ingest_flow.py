@@ -256,3 +256,15 @@ def test_summary_is_published_as_a_prefect_artifact_of_the_flow_run(ingested):
     assert (artifact["key"], artifact["type"]) == ("ingest-report", "markdown")
     assert artifact["flow_run_id"] == first["run_id"]
     assert artifact["data"] == first["report"]
+
+
+def test_every_new_item_of_every_feed_is_accounted_for_in_the_report(ingested):
+    lines = [
+        x for x in ingested["first"]["report"].splitlines() if x.startswith("| ") and "://" in x
+    ]
+    assert len(lines) == 11
+    for line in lines:
+        _, _, status, _, new, stored, copies, skipped, _ = (
+            c.strip() for c in line.strip("|").split("|")
+        )
+        assert int(new) == int(stored) + int(copies) + int(skipped), line
