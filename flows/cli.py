@@ -34,6 +34,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of 1 or more, got {value!r}")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -86,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         "polled with default settings)",
     )
     ingest.add_argument(
-        "--limit", type=int, metavar="N", help="fetch at most N new articles per feed"
+        "--limit", type=_positive_int, metavar="N", help="fetch at most N new articles per feed"
     )
     ingest.add_argument(
         "--force",

@@ -118,3 +118,10 @@ def test_unwritable_store_is_a_one_line_error(tmp_path):
     result = sahelwatch("init", "--db", str(blocker / "x.duckdb"))
     assert result.returncode == 1
     assert result.stderr.startswith("sahelwatch: error:") and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("limit", ["0", "-3", "many"])
+def test_limit_must_be_a_positive_number(tmp_path, limit):
+    result = sahelwatch("ingest", "--db", str(tmp_path / "l.duckdb"), "--limit", limit)
+    assert result.returncode == 2
+    assert "--limit: must be a whole number of 1 or more" in result.stderr

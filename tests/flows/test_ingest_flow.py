@@ -264,7 +264,7 @@ def test_every_new_item_of_every_feed_is_accounted_for_in_the_report(ingested):
     ]
     assert len(lines) == 11
     for line in lines:
-        _, _, status, _, new, stored, copies, skipped, _ = (
+        _, _, _, _, new, stored, copies, skipped, _ = (
             c.strip() for c in line.strip("|").split("|")
         )
         assert int(new) == int(stored) + int(copies) + int(skipped), line
