@@ -67,6 +67,7 @@ def run() -> int:
         stale.unlink(missing_ok=True)  # a fresh store each time: the sample site's ports change
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
     db = ["--db", str(DEMO_DB)]
     with DemoSite() as site:
         write_feed_list(site)

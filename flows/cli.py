@@ -160,6 +160,7 @@ def _quiet_prefect() -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     # The temporary local API's telemetry heartbeat only adds noise (and lock errors) here.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
 def _ingest(args: argparse.Namespace) -> int:

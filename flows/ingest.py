@@ -216,7 +216,6 @@ async def ingest_entries(
         docs = [r for r in results if isinstance(r, Document)]
         skipped = fetch_skips + [r for r in results if isinstance(r, Skip)]
         await store_batch(ctx, docs, skipped, outcome)
-        progress.report("advance", len(batch))
 
 
 async def plan_items(
@@ -267,9 +266,12 @@ async def fetch_pages(
     run_id: str,
     origin: Origin,
 ) -> tuple[list[FetchedItem], list[Skip]]:
-    results = await asyncio.gather(
-        *(fetcher.fetch_page(url, origin=feed.url) for url, _, _ in batch)
-    )
+    async def fetch(url: str) -> FetchResult:
+        result = await fetcher.fetch_page(url, origin=feed.url)
+        progress.report("advance", 1)
+        return result
+
+    results = await asyncio.gather(*(fetch(url) for url, _, _ in batch))
     items, skips = [], []
     for (url, canonical, entry), result in zip(batch, results, strict=True):
         if result.ok:

@@ -36,7 +36,7 @@ def progress_bar(description: str, enabled: bool | None = None) -> Iterator[None
         yield
         return
     bar = Progress(
-        TextColumn(description),
+        TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
