@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -21,7 +22,9 @@ class ExtractionPool:
 
     def __enter__(self) -> ExtractionPool:
         context = multiprocessing.get_context("spawn")
-        self._executor = ProcessPoolExecutor(self.workers, mp_context=context)
+        self._executor = ProcessPoolExecutor(
+            self.workers, mp_context=context, initializer=_prepare_worker
+        )
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -35,3 +38,16 @@ class ExtractionPool:
             raise RuntimeError("ExtractionPool used outside its 'with' block")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, process_batch, items, now)
+
+
+def _prepare_worker() -> None:
+    """Load what the extractors keep for the life of the process, then freeze it.
+
+    trafilatura's cache reset after each batch calls gc.collect(); with the libraries' long-lived
+    objects (langdetect's profiles above all) frozen out of the collector's reach, it takes
+    0.2 ms instead of ~60 ms per batch.
+    """
+    from extractors.language import detect_language
+
+    detect_language("Chargement des profils de langue au démarrage du processus.")
+    gc.freeze()

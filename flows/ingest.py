@@ -40,6 +40,9 @@ from storage.store import Store
 # Pages go to the process pool in batches: large enough to amortise the hand-off between
 # processes, small enough that the progress bar moves and a failure costs little.
 PAGE_BATCH_SIZE = 16
+# Two batches per core in flight (fetching or extracting) keep the pool busy without holding
+# more than a few dozen pages in memory at once.
+BATCHES_IN_FLIGHT_PER_WORKER = 2
 # Fetch errors that mean the page itself is unusable rather than unreachable.
 _FETCH_SKIP_REASONS = {
     "robots_disallowed": SkipReason.ROBOTS,
@@ -60,6 +63,7 @@ class RunContext:
     origin: Origin
     limit: int | None
     store_lock: asyncio.Lock
+    batch_slots: asyncio.Semaphore
     # Other raw URLs of pages seen in this run; recorded once every feed's pages are stored.
     aliases: list[tuple[str, str, str, str]] = field(default_factory=list)
 
@@ -102,7 +106,15 @@ async def ingest_feeds(
         with ExtractionPool() as pool:
             async with Fetcher(config.network) as fetcher:
                 ctx = RunContext(
-                    run_id, store, fetcher, pool, tagger, Origin(origin), limit, asyncio.Lock()
+                    run_id,
+                    store,
+                    fetcher,
+                    pool,
+                    tagger,
+                    Origin(origin),
+                    limit,
+                    asyncio.Lock(),
+                    asyncio.Semaphore(BATCHES_IN_FLIGHT_PER_WORKER * pool.workers),
                 )
                 outcomes = await asyncio.gather(
                     *(
@@ -208,14 +220,25 @@ async def ingest_entries(
     if skips:
         await store_batch(ctx, [], skips, outcome)
     progress.report("total", len(planned))
-    for start in range(0, len(planned), PAGE_BATCH_SIZE):
-        batch = planned[start : start + PAGE_BATCH_SIZE]
+    batches = [planned[i : i + PAGE_BATCH_SIZE] for i in range(0, len(planned), PAGE_BATCH_SIZE)]
+    # Batches overlap: while one is extracted the next is fetched, so every core has work. The
+    # fetcher keeps each host polite; the run's batch slots bound the pages held in memory.
+    await asyncio.gather(*(ingest_batch(ctx, feed, batch, outcome) for batch in batches))
+
+
+async def ingest_batch(
+    ctx: RunContext,
+    feed: FeedSource,
+    batch: list[tuple[str, str, FeedEntry]],
+    outcome: FeedOutcome,
+) -> None:
+    async with ctx.batch_slots:
         fetched, fetch_skips = await fetch_pages(ctx.fetcher, feed, batch, ctx.run_id, ctx.origin)
         outcome.fetched += len(fetched)
         results = await extract_pages(ctx.pool, fetched)
-        docs = [r for r in results if isinstance(r, Document)]
-        skipped = fetch_skips + [r for r in results if isinstance(r, Skip)]
-        await store_batch(ctx, docs, skipped, outcome)
+    docs = [r for r in results if isinstance(r, Document)]
+    skipped = fetch_skips + [r for r in results if isinstance(r, Skip)]
+    await store_batch(ctx, docs, skipped, outcome)
 
 
 async def plan_items(
