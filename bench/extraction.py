@@ -8,9 +8,10 @@ the pipeline at 0.8 of trafilatura alone or better), and checks that a worker's 
 over many batches (trafilatura keeps LRU caches that `process_batch` resets).
 
 The pages are the demo site's article pages, copied until there are `pages` of them; each copy
-gets a unique sentence at the end of its longest paragraph and a unique URL, so no cache sees the
-same page twice. Pools are started and warmed up before any clock runs. Speed is measured here,
-never asserted in tests.
+gets a unique sentence at the end of its longest paragraph and a unique URL, so no page's result
+can be reused from an earlier copy (line-level caches still see each outlet's repeated furniture,
+as they would on a real site). Pools are started and warmed up before any clock runs. Speed is
+measured here, never asserted in tests.
 """
 
 from __future__ import annotations

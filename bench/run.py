@@ -35,7 +35,7 @@ TABLE_ERROR_CHARS = 70
 Headline = Callable[[dict], list[tuple[str, Any]]]
 
 
-def _keys(*names: str) -> Headline:
+def headline_keys(*names: str) -> Headline:
     """Headline figures that are plain top-level keys of a benchmark's dict."""
     return lambda figures: [(name, figures[name]) for name in names if name in figures]
 
@@ -66,7 +66,7 @@ BENCHMARKS = {
             "bench.extraction",
             "about a minute",
             "about 20 s",
-            _keys(
+            headline_keys(
                 "trafilatura_pages_per_s",
                 "pipeline_pages_per_s",
                 "pipeline_vs_trafilatura",
@@ -82,7 +82,7 @@ BENCHMARKS = {
             "bench.tagging",
             "about 5 s",
             "about 5 s (no smaller size)",
-            _keys("mb_per_s", "documents_per_s", "large_watchlist_mb_per_s"),
+            headline_keys("mb_per_s", "documents_per_s", "large_watchlist_mb_per_s"),
         ),
         Benchmark(
             "neardup",
@@ -97,7 +97,7 @@ BENCHMARKS = {
             "bench.fetching",
             "about 10 s",
             "about 10 s (no smaller size)",
-            _keys("pages_per_s", "sequential_ms_per_page", "bomb_peak_python_mb"),
+            headline_keys("pages_per_s", "sequential_ms_per_page", "bomb_peak_python_mb"),
         ),
     )
 }

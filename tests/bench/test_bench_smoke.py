@@ -22,7 +22,7 @@ from extractors.models import Document
 HEADLINE_TAGGING_FIGURES = ("mb_per_s", "documents_per_s", "large_watchlist_mb_per_s")
 # A benchmark whose module does not exist: it fails the way a broken benchmark would, for real.
 MISSING = bench_run.Benchmark(
-    "missing", "bench.no_such_benchmark", "instantly", "instantly", bench_run._keys("x")
+    "missing", "bench.no_such_benchmark", "instantly", "instantly", bench_run.headline_keys("x")
 )
 
 
