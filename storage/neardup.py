@@ -1,10 +1,9 @@
 """The near-duplicate index in the store: signatures, LSH band keys, and story assignments.
 
 A batch of new documents is looked up in one set-based statement per step: its band keys and ids
-travel as one delimited string, split into a probe relation in SQL, and hash-joined with the
-index. Two measured reasons: duckdb 1.5.5's Python client spends ~90 µs converting each element of
-a list parameter (it retries `import pandas` per element when pandas is absent), and an ART index
-on these tables costs a full index rewrite at every checkpoint (see migration 0002).
+travel as one JSON parameter (storage/bulk.py says why), unnested into a probe relation in SQL and
+hash-joined with the index. There is no ART index on these tables: it costs a full index rewrite
+at every checkpoint (see migration 0002).
 """
 
 from __future__ import annotations
@@ -15,11 +14,13 @@ import duckdb
 import numpy as np
 
 from extractors.neardup import SCHEME, Assignment, Candidate
+from storage import bulk
 
-# Separates the items of one bulk parameter: a control character no id or key ever contains.
-_SEP = "\x1f"
 _SIGNATURE_DTYPE = np.dtype("<u4")
-_SPLIT = "unnest(string_split(?, chr(31)))"
+_PROBE = {"key": "BIGINT", "new_id": "VARCHAR"}
+_SIGNATURE_ROWS = {"document_id": "VARCHAR", "signature_hex": "VARCHAR"}
+_BAND_ROWS = {"key": "BIGINT", "document_id": "VARCHAR"}
+_LINK_ROWS = {"id": "VARCHAR", "dup": "VARCHAR", "sim": "DOUBLE"}
 
 
 def documents_to_index(
@@ -50,11 +51,11 @@ def unindexed(con: duckdb.DuckDBPyConnection, document_ids: Iterable[str]) -> se
         return set()
     rows = con.execute(
         f"""
-        WITH wanted AS (SELECT {_SPLIT} AS id)
+        WITH wanted AS (SELECT value AS id FROM {bulk.STRING_LIST})
         SELECT id FROM wanted
         WHERE NOT EXISTS (SELECT 1 FROM document_signatures s WHERE s.document_id = wanted.id)
         """,
-        [_joined(wanted)],
+        [bulk.strings(wanted)],
     ).fetchall()
     return {doc_id for (doc_id,) in rows}
 
@@ -68,17 +69,17 @@ def candidates_for(
     A root is added even when it shares no band with the new document: the assignment records the
     similarity with the root a copy points to.
     """
-    pairs = [(str(key), doc_id) for doc_id, keys in keys_by_doc.items() for key in keys]
+    pairs = [(int(key), doc_id) for doc_id, keys in keys_by_doc.items() for key in keys]
     hits: dict[str, set[str]] = {doc_id: set() for doc_id in keys_by_doc}
     if pairs:
         rows = con.execute(
             f"""
-            WITH probe AS (SELECT {_SPLIT}::BIGINT AS key, {_SPLIT} AS new_id)
+            WITH probe AS (SELECT * FROM {bulk.records_source(_PROBE)})
             SELECT DISTINCT probe.new_id, b.document_id
             FROM probe JOIN lsh_bands b ON b.key = probe.key
             WHERE b.document_id <> probe.new_id
             """,
-            [_joined(k for k, _ in pairs), _joined(d for _, d in pairs)],
+            [bulk.records(list(_PROBE), pairs)],
         ).fetchall()
         for new_id, cand_id in rows:
             hits[new_id].add(cand_id)
@@ -106,21 +107,20 @@ def record(
     rows = [(d, sig, keys) for d, sig, keys in signatures if d in fresh]
     if not rows:
         return 0
+    signatures_hex = [
+        (d, np.asarray(sig, dtype=_SIGNATURE_DTYPE).tobytes().hex()) for d, sig, _ in rows
+    ]
     con.execute(
         "INSERT INTO document_signatures (document_id, signature, scheme)"
-        f" SELECT d, unhex(h), ? FROM (SELECT {_SPLIT} AS d, {_SPLIT} AS h)",
-        [
-            scheme,
-            _joined(d for d, _, _ in rows),
-            _joined(np.asarray(sig, dtype=_SIGNATURE_DTYPE).tobytes().hex() for _, sig, _ in rows),
-        ],
+        f" SELECT document_id, unhex(signature_hex), ? FROM {bulk.records_source(_SIGNATURE_ROWS)}",
+        [scheme, bulk.records(list(_SIGNATURE_ROWS), signatures_hex)],
     )
-    bands = [(str(key), d) for d, _, keys in rows for key in keys]
+    bands = [(int(key), d) for d, _, keys in rows for key in keys]
     if bands:
         con.execute(
             "INSERT INTO lsh_bands (key, document_id)"
-            f" SELECT k::BIGINT, d FROM (SELECT {_SPLIT} AS k, {_SPLIT} AS d)",
-            [_joined(k for k, _ in bands), _joined(d for _, d in bands)],
+            f" SELECT key, document_id FROM {bulk.records_source(_BAND_ROWS)}",
+            [bulk.records(list(_BAND_ROWS), bands)],
         )
     _link(con, [a for a in assignments if a.document_id in fresh])
     return len(rows)
@@ -142,15 +142,15 @@ def _link(con: duckdb.DuckDBPyConnection, assignments: Sequence[Assignment]) -> 
         return
     con.execute(
         f"""
-        UPDATE documents SET duplicate_of = nullif(u.dup, ''),
-                             duplicate_similarity = TRY_CAST(nullif(u.sim, '') AS DOUBLE)
-        FROM (SELECT {_SPLIT} AS id, {_SPLIT} AS dup, {_SPLIT} AS sim) u
+        UPDATE documents SET duplicate_of = u.dup, duplicate_similarity = u.sim
+        FROM {bulk.records_source(_LINK_ROWS)} u
         WHERE documents.id = u.id
         """,
         [
-            _joined(a.document_id for a in assignments),
-            _joined(a.duplicate_of or "" for a in assignments),
-            _joined("" if a.similarity is None else repr(a.similarity) for a in assignments),
+            bulk.records(
+                list(_LINK_ROWS),
+                [(a.document_id, a.duplicate_of, a.similarity) for a in assignments],
+            )
         ],
     )
 
@@ -166,7 +166,7 @@ def _with_roots(
         return {}
     rows = con.execute(
         f"""
-        WITH wanted AS (SELECT {_SPLIT} AS id),
+        WITH wanted AS (SELECT value AS id FROM {bulk.STRING_LIST}),
         found AS (SELECT d.id, d.duplicate_of
                   FROM documents d SEMI JOIN wanted ON d.id = wanted.id),
         everyone AS (
@@ -178,17 +178,10 @@ def _with_roots(
         SEMI JOIN everyone ON s.document_id = everyone.id
         JOIN documents d ON d.id = s.document_id
         """,
-        [_joined(sorted(document_ids))],
+        [bulk.strings(sorted(document_ids))],
     ).fetchall()
     return {doc_id: (dup, sig, seen) for doc_id, dup, sig, seen in rows}
 
 
 def _candidate(doc_id: str, row: tuple[str | None, bytes, int]) -> Candidate:
     return doc_id, row[0], np.frombuffer(row[1], dtype=_SIGNATURE_DTYPE).astype(np.uint32)
-
-
-def _joined(values: Iterable[str]) -> str:
-    items = list(values)
-    if any(_SEP in v for v in items):
-        raise ValueError("a document id contains the bulk separator U+001F")
-    return _SEP.join(items)
