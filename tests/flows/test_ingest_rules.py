@@ -240,3 +240,32 @@ def test_a_bug_in_one_feed_fails_that_feed_only(prefect_api, http_server, tmp_pa
 
     assert (result["stored"], result["failed"]) == (1, 1)
     assert "RuntimeError: a bug in feed parsing" in result["report"]
+
+
+def test_daily_unconditional_fetch_catches_a_server_that_wrongly_answers_304(
+    prefect_api, http_server, tmp_path
+):
+    s = http_server
+    for town in ("Gao", "Kayes"):
+        page = ARTICLE.replace("Ménaka".encode(), town.encode())
+        s.route(f"/{town}.html", body=page, headers={"Content-Type": "text/html"})
+    rss_headers = {"Content-Type": "application/rss+xml"}
+    s.route("/rss.xml", body=rss(item("Gao", s.url("/Gao.html"))), etag='"v1"', headers=rss_headers)
+    run(tmp_path, [s.url("/rss.xml")])
+    # The feed gains an item but the server keeps its ETag, so it answers 304: it lies.
+    s.route(
+        "/rss.xml",
+        body=rss(item("Gao", s.url("/Gao.html")), item("Kayes", s.url("/Kayes.html"))),
+        etag='"v1"',
+        headers=rss_headers,
+    )
+
+    fooled = run(tmp_path, [s.url("/rss.xml")], force=True)
+    con = duckdb.connect(str(tmp_path / "db.duckdb"))
+    con.execute("UPDATE feed_state SET last_unconditional_at = now() - INTERVAL 2 DAY")
+    con.close()
+    caught = run(tmp_path, [s.url("/rss.xml")], force=True)
+
+    assert (fooled["unchanged"], fooled["stored"]) == (1, 0)
+    assert (caught["changed"], caught["stored"]) == (1, 1)
+    assert "If-None-Match" not in {k.title() for k in s.requests_to("/rss.xml")[-1].headers}
