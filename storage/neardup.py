@@ -17,6 +17,10 @@ from extractors.neardup import SCHEME, Assignment, Candidate
 from storage import bulk
 
 _SIGNATURE_DTYPE = np.dtype("<u4")
+# When a copy ran: publication time, else fetch time, else storage time (seeds have no dates).
+# Documents are indexed in this order, so among copies indexed together the story's root is the
+# one published first; a copy indexed later never displaces an existing root.
+_RAN_AT = "coalesce(d.published_at, d.fetched_at, d.stored_at)"
 _PROBE = {"key": "BIGINT", "new_id": "VARCHAR"}
 _SIGNATURE_ROWS = {"document_id": "VARCHAR", "signature_hex": "VARCHAR"}
 _BAND_ROWS = {"key": "BIGINT", "document_id": "VARCHAR"}
@@ -26,12 +30,12 @@ _LINK_ROWS = {"id": "VARCHAR", "dup": "VARCHAR", "sim": "DOUBLE"}
 def documents_to_index(
     con: duckdb.DuckDBPyConnection, limit: int | None = None
 ) -> list[tuple[str, str]]:
-    """(id, text) of the documents without a signature (up to `limit`), in first-seen order."""
+    """(id, text) of the documents without a signature (up to `limit`), earliest first."""
     return con.execute(
-        """
+        f"""
         SELECT d.id, d.text FROM documents d
         WHERE NOT EXISTS (SELECT 1 FROM document_signatures s WHERE s.document_id = d.id)
-        ORDER BY d.stored_at, d.id
+        ORDER BY {_RAN_AT}, d.stored_at, d.id
         LIMIT ?
         """,
         [limit],
@@ -65,7 +69,7 @@ def candidates_for(
 ) -> dict[str, list[Candidate]]:
     """Indexed documents sharing a band key with each new document, plus their stories' roots.
 
-    Each list is in first-seen order (stored_at, id), so ties in similarity go to the earliest.
+    Each list is in the order documents ran (see _RAN_AT), so ties in similarity go to the earliest.
     A root is added even when it shares no band with the new document: the assignment records the
     similarity with the root a copy points to.
     """
@@ -158,7 +162,7 @@ def _link(con: duckdb.DuckDBPyConnection, assignments: Sequence[Assignment]) -> 
 def _with_roots(
     con: duckdb.DuckDBPyConnection, document_ids: set[str]
 ) -> dict[str, tuple[str | None, bytes, int]]:
-    """id -> (duplicate_of, signature, stored_at in µs) of these documents and their stories' roots.
+    """id -> (duplicate_of, signature, time it ran in µs) of these documents and their roots.
 
     Only documents still in `documents` and indexed are returned.
     """
@@ -173,7 +177,7 @@ def _with_roots(
             SELECT id FROM found
             UNION SELECT duplicate_of FROM found WHERE duplicate_of IS NOT NULL
         )
-        SELECT s.document_id, d.duplicate_of, s.signature, epoch_us(d.stored_at)
+        SELECT s.document_id, d.duplicate_of, s.signature, epoch_us({_RAN_AT})
         FROM document_signatures s
         SEMI JOIN everyone ON s.document_id = everyone.id
         JOIN documents d ON d.id = s.document_id

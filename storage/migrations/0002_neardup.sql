@@ -24,8 +24,8 @@ CREATE TABLE lsh_bands (
 
 -- Each document with its story. A document's time is when it was published, or else when it was
 -- fetched, or else when it was stored (seeds have neither date): the best clue of when it ran.
--- The root is the first document the store saw, so a copy published earlier than the root (found
--- later, e.g. by a backfill) shows a negative lag.
+-- The root is the earliest of the copies indexed together (storage/neardup.py: _RAN_AT); a copy
+-- published earlier than the root but found later (e.g. by a backfill) shows a negative lag.
 CREATE VIEW story_copies AS
 WITH members AS (
     SELECT

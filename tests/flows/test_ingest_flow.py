@@ -268,3 +268,11 @@ def test_every_new_item_of_every_feed_is_accounted_for_in_the_report(ingested):
             c.strip() for c in line.strip("|").split("|")
         )
         assert int(new) == int(stored) + int(copies) + int(skipped), line
+
+
+def test_wire_copies_form_stories_rooted_at_the_agency_that_published_first(ingested):
+    stories = rows(
+        ingested, "SELECT first_source, copies FROM stories WHERE copies > 1 ORDER BY copies DESC"
+    )
+    assert stories == [("Agence Sahel Presse", 4)] + [("Agence Sahel Presse", 3)] * 3
+    assert rows(ingested, "SELECT count(*) FROM documents WHERE duplicate_of IS NOT NULL") == [(9,)]
