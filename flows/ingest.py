@@ -163,10 +163,10 @@ async def _ingest_feed(
     unconditional = feed_schedule.wants_unconditional(state, now)
     result = await poll_feed(ctx.fetcher, feed, state, unconditional)
     interval = timedelta(minutes=feed.poll_interval_minutes)
-    parsed = _parse_if_changed(result, state, feed, outcome)
+    body_hash = hashlib.sha256(result.body).hexdigest() if result.body else None
+    parsed = _parse_if_changed(result, body_hash, state, outcome)
     if outcome.status == "failed":
         return outcome, feed_schedule.after_failure(state, now, interval, outcome.error or "")
-    body_hash = hashlib.sha256(result.body).hexdigest() if result.body else None
     if parsed is not None:
         await ingest_entries(ctx, feed, parsed.entries, outcome)
     new_state = feed_schedule.after_success(
@@ -185,15 +185,13 @@ async def _ingest_feed(
 
 
 def _parse_if_changed(
-    result: FetchResult, state: FeedState, feed: FeedSource, outcome: FeedOutcome
+    result: FetchResult, body_hash: str | None, state: FeedState, outcome: FeedOutcome
 ) -> ParsedFeed | None:
     """The parsed feed, or None when it is unchanged; sets outcome.status either way."""
     if not result.ok:
         outcome.status, outcome.error = "failed", result.error or result.error_kind
         return None
-    if result.not_modified or (
-        result.body and hashlib.sha256(result.body).hexdigest() == state.body_hash
-    ):
+    if result.not_modified or (body_hash is not None and body_hash == state.body_hash):
         outcome.status = "unchanged"
         return None
     parsed = parse_feed(result.body or b"", result.final_url, result.headers.get("content-type"))
