@@ -16,6 +16,7 @@ from flows import progress
 from flows.config_files import load_watchlist
 from flows.store_setup import open_store
 from storage import mentions, runs
+from storage.documents import count_documents
 from storage.store import Store
 
 # Documents read, tagged and rewritten per transaction: bounded memory, short write locks.
@@ -30,7 +31,7 @@ def retag(db: str | None = None, watchlist: str | None = None) -> dict:
     run_id = str(flow_run.get_id() or uuid.uuid4())
     with store.write() as con:
         runs.start_run(con, run_id, "retag", {"db": str(store.path), "watchlist": watchlist})
-        (total,) = con.execute("SELECT count(*) FROM documents").fetchone()
+        total = count_documents(con)
     progress.report("total", total)
     added: Counter[str] = Counter()
     removed: Counter[str] = Counter()
