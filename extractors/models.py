@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from extractors.netpolicy import is_retryable_status
+
 
 class Origin(StrEnum):
     SEED = "seed"
@@ -42,6 +44,22 @@ class SkipReason(StrEnum):
 
 # A page that failed for one of these may work next time: it is fetched again on a later run.
 RETRYABLE_SKIPS = frozenset({SkipReason.FETCH_FAILED, SkipReason.EXTRACTION_ERROR})
+
+# The fetcher's error kinds that say the page itself is unusable rather than unreachable.
+_FETCH_ERROR_SKIPS = {
+    "robots_disallowed": SkipReason.ROBOTS,
+    "blocked_address": SkipReason.BLOCKED_ADDRESS,
+    "bad_scheme": SkipReason.BAD_LINK,
+    "too_large": SkipReason.TOO_LARGE,
+}
+
+
+def skip_reason_for_fetch(error_kind: str | None, status: int | None) -> SkipReason:
+    """A final 4xx means the page is gone; 429 and 5xx after retries may pass another day."""
+    if error_kind == "http_status":
+        retryable = status is not None and is_retryable_status(status)
+        return SkipReason.FETCH_FAILED if retryable else SkipReason.HTTP_ERROR
+    return _FETCH_ERROR_SKIPS.get(error_kind or "", SkipReason.FETCH_FAILED)
 
 
 @dataclass(frozen=True, slots=True)

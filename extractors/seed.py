@@ -10,9 +10,13 @@ SEED_URL_SCHEME = "seed:"  # seed documents have no web address; `seed:<file nam
 SEED_SOURCE = "seed"
 
 
+def seed_url(file_name: str) -> str:
+    return f"{SEED_URL_SCHEME}{file_name}"
+
+
 def seed_document(file_name: str, text: str) -> Document:
     """A seed keeps its text exactly as given; only language and hash are derived from it."""
-    url = f"{SEED_URL_SCHEME}{file_name}"
+    url = seed_url(file_name)
     guess = detect_language(text)
     return Document(
         id=document_id(url),

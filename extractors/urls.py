@@ -57,7 +57,3 @@ def canonical_url(url: str) -> str:
         if not _TRACKING_PARAM.match(k)
     ]
     return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query, doseq=True), ""))
-
-
-def host_of(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()

@@ -26,7 +26,14 @@ from extractors.feed_entries import FeedEntry, ParsedFeed, parse_feed
 from extractors.feed_schedule import FeedState
 from extractors.feeds_config import FeedsConfig, FeedSource
 from extractors.ingest_report import FeedOutcome, IngestReport
-from extractors.models import RETRYABLE_SKIPS, Document, Origin, Skip, SkipReason
+from extractors.models import (
+    RETRYABLE_SKIPS,
+    Document,
+    Origin,
+    Skip,
+    SkipReason,
+    skip_reason_for_fetch,
+)
 from extractors.tagger import Tagger
 from extractors.urls import UnusableLink, absolute_url, canonical_url
 from flows import dedup, progress
@@ -43,14 +50,6 @@ PAGE_BATCH_SIZE = 16
 # Two batches per core in flight (fetching or extracting) keep the pool busy without holding
 # more than a few dozen pages in memory at once.
 BATCHES_IN_FLIGHT_PER_WORKER = 2
-# Fetch errors that mean the page itself is unusable rather than unreachable.
-_FETCH_SKIP_REASONS = {
-    "robots_disallowed": SkipReason.ROBOTS,
-    "blocked_address": SkipReason.BLOCKED_ADDRESS,
-    "bad_scheme": SkipReason.BAD_LINK,
-    "too_large": SkipReason.TOO_LARGE,
-    "http_status": SkipReason.HTTP_ERROR,
-}
 
 
 @dataclass
@@ -312,7 +311,7 @@ async def fetch_pages(
                 )
             )
         else:
-            reason = _skip_reason(result)
+            reason = skip_reason_for_fetch(result.error_kind, result.status)
             skips.append(
                 Skip(
                     url,
@@ -342,12 +341,12 @@ async def store_batch(
     ctx: RunContext, docs: list[Document], skips: list[Skip], outcome: FeedOutcome
 ) -> None:
     """Append, then tag what was stored, in one short transaction; then group near-copies."""
+    found = {d.id: ctx.tagger.tag(d.text) for d in docs}  # CPU work stays out of the lock
     async with ctx.store_lock:
         with ctx.store.write() as con:
             result = documents.append(con, docs, skips, ctx.run_id)
-            stored = [d for d in docs if d.id in set(result.stored_ids)]
             mentions.replace_mentions(
-                con, {d.id: ctx.tagger.tag(d.text) for d in stored}, ctx.tagger.version
+                con, {i: found[i] for i in result.stored_ids}, ctx.tagger.version
             )
     outcome.stored += len(result.stored_ids)
     outcome.same_url += result.same_url
@@ -355,13 +354,6 @@ async def store_batch(
     for skip in skips:
         outcome.skipped[str(skip.reason)] += 1
         outcome.left_for_later += skip.reason in RETRYABLE_SKIPS
-
-
-def _skip_reason(result: FetchResult) -> SkipReason:
-    """A final 4xx means the page is gone; 429 and 5xx after retries may pass another day."""
-    if result.error_kind == "http_status" and (result.status == 429 or (result.status or 0) >= 500):
-        return SkipReason.FETCH_FAILED
-    return _FETCH_SKIP_REASONS.get(result.error_kind or "", SkipReason.FETCH_FAILED)
 
 
 def _is_lock_error(state) -> bool:

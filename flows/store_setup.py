@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from extractors.seed import seed_document
+from extractors.seed import seed_document, seed_url
 from extractors.tagger import Tagger
 from flows import dedup
 from flows.config_files import load_watchlist
@@ -29,10 +29,15 @@ def seed_files(directory: Path = SEED_DIR) -> list[tuple[str, str]]:
 
 
 def seed_store(store: Store, watchlist: str | None = None) -> int:
-    """Append, tag and group the seed documents; running it again adds nothing."""
-    docs = [seed_document(name, text) for name, text in seed_files()]
+    """Append, tag and group the seed documents; running it again adds nothing.
+
+    Every command calls this, so the cheap check comes first: seeds already stored cost one
+    query, not a language detection each.
+    """
+    files = seed_files()
     with store.read() as con:
-        missing = [d for d in docs if not documents.known_urls(con, [d.canonical_url])]
+        known = documents.known_urls(con, [seed_url(name) for name, _ in files])
+    missing = [seed_document(name, text) for name, text in files if seed_url(name) not in known]
     if not missing:
         return 0
     tagger = Tagger(load_watchlist(watchlist))
