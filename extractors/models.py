@@ -40,6 +40,7 @@ class SkipReason(StrEnum):
     NO_TEXT = "no_text"  # neither the page nor the feed entry had usable text
     NOT_FRENCH = "not_french"
     EXTRACTION_ERROR = "extraction_error"  # the extractor failed on this page (a bug or a bomb)
+    OUTSIDE_WINDOW = "outside_window"  # a backfill page whose own date is outside --since/--until
 
 
 # A page that failed for one of these may work next time: it is fetched again on a later run.
@@ -83,6 +84,7 @@ class Document:
     content_hash: str
     origin: Origin
     run_id: str | None
+    discovered_by: str | None = None  # 'kind:locator' of the source that found it
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,3 +97,4 @@ class Skip:
     source: str | None
     reason: SkipReason
     detail: str
+    discovered_by: str | None = None

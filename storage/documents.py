@@ -71,8 +71,8 @@ def record_skips(con: duckdb.DuckDBPyConnection, skips: Iterable[Skip], run_id: 
         if exists:
             continue
         con.execute(
-            "INSERT INTO skipped (url, canonical_url, feed_url, source, reason, detail, run_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO skipped (url, canonical_url, feed_url, source, reason, detail, run_id,"
+            " discovered_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 skip.url,
                 skip.canonical_url,
@@ -81,6 +81,7 @@ def record_skips(con: duckdb.DuckDBPyConnection, skips: Iterable[Skip], run_id: 
                 str(skip.reason),
                 skip.detail,
                 run_id,
+                skip.discovered_by,
             ],
         )
         added += 1
