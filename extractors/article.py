@@ -43,6 +43,7 @@ class FetchedItem:
     feed_url: str
     origin: Origin
     run_id: str
+    discovered_by: str | None = None  # 'kind:locator' of the source that found the page
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,7 @@ def build_document(item: FetchedItem, now: datetime) -> Document | Skip:
         content_hash=content_hash(text),
         origin=item.origin,
         run_id=item.run_id,
+        discovered_by=item.discovered_by,
     )
 
 
@@ -138,4 +140,6 @@ def _is_html(content_type: str | None, body: bytes) -> bool:
 
 
 def _skip(item: FetchedItem, reason: SkipReason, detail: str) -> Skip:
-    return Skip(item.url, item.canonical_url, item.feed_url, item.source, reason, detail)
+    return Skip(
+        item.url, item.canonical_url, item.feed_url, item.source, reason, detail, item.discovered_by
+    )

@@ -36,5 +36,9 @@ class StoreLockedError(StoreError):
     """Another process held the store's write lock for longer than we were willing to wait."""
 
 
+class StoreBusyError(StoreError):
+    """Another flow run holds the store's run lease: two writers would fetch and store twice."""
+
+
 class SchemaTooNewError(StoreError):
     """The store was written by a newer sahelwatch; opening it could corrupt it."""

@@ -33,6 +33,8 @@ class IngestReport:
     near_duplicates: int = 0
     alias_urls: int = 0  # tracking variants of known pages, recorded at the end of the run
     warnings: list[str] = field(default_factory=list)  # run-level problems that did not stop it
+    title: str = "Ingest run"  # a backfill reports with the same table under its own title
+    extra: dict[str, int] = field(default_factory=dict)  # flow-specific measures, in order
 
     def counts(self) -> dict[str, object]:
         status = Counter(f.status for f in self.feeds)
@@ -58,12 +60,13 @@ class IngestReport:
             "dead_feeds": list(self.dead_feeds),
             "silent_feeds": list(self.silent_feeds),
             "duration_s": round(self.duration_s, 2),
+            **self.extra,
         }
 
     def to_markdown(self) -> str:
         c = self.counts()
         lines = [
-            f"# Ingest run {self.run_id}",
+            f"# {self.title} {self.run_id}",
             "",
             "| measure | value |",
             "|---|---:|",
@@ -80,6 +83,7 @@ class IngestReport:
             f"| skipped | {c['skipped']} |",
         ]
         lines += [f"| skipped: {reason} | {n} |" for reason, n in c["skipped_by_reason"].items()]
+        lines += [f"| {name.replace('_', ' ')} | {n} |" for name, n in self.extra.items()]
         lines += [
             f"| duration | {c['duration_s']:.1f} s |",
             "",

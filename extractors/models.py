@@ -41,6 +41,7 @@ class SkipReason(StrEnum):
     NOT_FRENCH = "not_french"
     EXTRACTION_ERROR = "extraction_error"  # the extractor failed on this page (a bug or a bomb)
     OUTSIDE_WINDOW = "outside_window"  # a backfill page whose own date is outside --since/--until
+    UNREADABLE = "unreadable"  # an archived page that cannot be read (corrupt WARC record, file)
 
 
 # A page that failed for one of these may work next time: it is fetched again on a later run.

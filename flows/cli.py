@@ -1,17 +1,18 @@
 """The `sahelwatch` command line: argument parsing, and turning errors into messages and exit codes.
 
 Heavy imports (Prefect, trafilatura) happen inside the commands that need them, so `query` and
-`stats` answer quickly.
+`stats` answer quickly. Commands that run a flow are in `flows/cli_runs.py`.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 
 from extractors.errors import SahelwatchError
+from flows import cli_runs
 from flows.output import DEFAULT_MAX_WIDTH, FORMATS, render
 
 EXIT_INTERRUPTED = 130
@@ -34,14 +35,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-def _positive_int(value: str) -> int:
+def _version() -> str:
     try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of 1 or more, got {value!r}")
-    return number
+        return version("sahelwatch")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,12 +58,27 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sahelwatch",
         description="Ingest, deduplicate and tag French-language Sahel news into DuckDB.",
     )
+    parser.add_argument("--version", action="version", version=f"sahelwatch {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    init = sub.add_parser("init", parents=[common], help="create, migrate and seed the store")
+    def command(name: str, summary: str, example: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            parents=[common],
+            help=summary,
+            description=f"{summary[0].upper()}{summary[1:]}.",
+            epilog=f"example:\n  {example}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    init = command("init", "create, migrate and seed the store", "sahelwatch init --db news.duckdb")
     init.set_defaults(handler=_init)
 
-    query = sub.add_parser("query", parents=[common], help="run one read-only SQL statement")
+    query = command(
+        "query",
+        "run one read-only SQL statement",
+        'sahelwatch query "SELECT source, count(*) FROM documents GROUP BY ALL" --format csv',
+    )
     query.add_argument("sql", help="one SELECT (or DESCRIBE, SHOW, SUMMARIZE, EXPLAIN) statement")
     query.add_argument("--format", choices=FORMATS, default="table", help="output (default table)")
     query.add_argument(
@@ -77,45 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     query.set_defaults(handler=_query)
 
-    stats = sub.add_parser("stats", parents=[common], help="what is in the store, at a glance")
+    stats = command("stats", "what is in the store, at a glance", "sahelwatch stats")
     stats.set_defaults(handler=_stats)
 
-    ingest = sub.add_parser("ingest", parents=[common], help="poll feeds and store new articles")
-    ingest.add_argument(
-        "--feeds",
-        metavar="FILE",
-        help="feed list (default: $SAHELWATCH_FEEDS, else config/feeds.yaml)",
-    )
-    ingest.add_argument(
-        "--feed",
-        action="extend",
-        nargs="+",
-        metavar="URL",
-        default=[],
-        help="poll only these feed URLs, due or not (a URL missing from the feed list is "
-        "polled with default settings)",
-    )
-    ingest.add_argument(
-        "--limit", type=_positive_int, metavar="N", help="fetch at most N new articles per feed"
-    )
-    ingest.add_argument(
-        "--force",
-        action="store_true",
-        help="poll every selected feed now, even those backing off or not due",
-    )
-    ingest.add_argument("--no-progress", action="store_true", help="no progress bar")
-    ingest.set_defaults(handler=_ingest)
-
-    retag = sub.add_parser(
-        "retag", parents=[common], help="re-apply the current watchlist to every stored document"
-    )
-    retag.set_defaults(handler=_retag)
-
-    dedup = sub.add_parser("dedup", parents=[common], help="group near-duplicate copies")
-    dedup.add_argument(
-        "--rebuild", action="store_true", help="recompute signatures and groups for the whole store"
-    )
-    dedup.set_defaults(handler=_dedup)
+    cli_runs.add_flow_commands(command)
     return parser
 
 
@@ -153,35 +131,6 @@ def _stats(args: argparse.Namespace) -> int:
     for title, result in sections.items():
         print(f"\n## {title}\n{render(result.columns, result.rows, 'table')}")
     return 0
-
-
-def _quiet_prefect() -> None:
-    """Prefect logs every task run at INFO; the command line prints its own summary instead."""
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    # The temporary local API's telemetry heartbeat only adds noise (and lock errors) here.
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-
-
-def _ingest(args: argparse.Namespace) -> int:
-    _quiet_prefect()
-    from flows.ingest import run_ingest_cli
-
-    return run_ingest_cli(args)
-
-
-def _retag(args: argparse.Namespace) -> int:
-    _quiet_prefect()
-    from flows.retag import run_retag_cli
-
-    return run_retag_cli(args)
-
-
-def _dedup(args: argparse.Namespace) -> int:
-    _quiet_prefect()
-    from flows.dedup_flow import run_dedup_cli
-
-    return run_dedup_cli(args)
 
 
 if __name__ == "__main__":

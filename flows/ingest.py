@@ -1,7 +1,9 @@
 """The `ingest_feeds` flow: feeds to French documents in the store, politely, nothing lost.
 
-Orchestration only: fetching is `flows.fetcher`, every decision about an item is in
-`extractors/`, every SQL statement in `storage/`. One task per feed poll and per batch of pages.
+Orchestration only: fetching is `flows.fetcher`, pages go through `flows.pipeline` like a
+backfill's, every decision about an item is in `extractors/`, every SQL statement in `storage/`.
+One Prefect task per feed poll; each feed's state is saved as soon as the feed is done, so an
+interrupted run does not fetch again what it finished.
 """
 
 from __future__ import annotations
@@ -20,51 +22,33 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from extractors import feed_schedule
-from extractors.article import FetchedItem
-from extractors.errors import StoreError, StoreLockedError
+from extractors.errors import StoreError
 from extractors.feed_entries import FeedEntry, ParsedFeed, parse_feed
 from extractors.feed_schedule import FeedState
 from extractors.feeds_config import FeedsConfig, FeedSource
 from extractors.ingest_report import FeedOutcome, IngestReport
-from extractors.models import (
-    RETRYABLE_SKIPS,
-    Document,
-    Origin,
-    Skip,
-    SkipReason,
-    skip_reason_for_fetch,
-)
+from extractors.models import Origin, Skip, SkipReason
 from extractors.tagger import Tagger
 from extractors.urls import UnusableLink, absolute_url, canonical_url
-from flows import dedup, progress
+from flows import dedup
 from flows.config_files import load_feeds, load_watchlist
 from flows.extraction_pool import ExtractionPool
 from flows.fetcher import Fetcher, FetchResult
+from flows.pipeline import PageJob, Pipeline
+from flows.run_guard import RunBook, guarded_run
 from flows.store_setup import open_store
-from storage import documents, feed_state, mentions, runs
-from storage.store import Store
+from storage import documents, feed_state
 
-# Pages go to the process pool in batches: large enough to amortise the hand-off between
-# processes, small enough that the progress bar moves and a failure costs little.
-PAGE_BATCH_SIZE = 16
-# Two batches per core in flight (fetching or extracting) keep the pool busy without holding
-# more than a few dozen pages in memory at once.
-BATCHES_IN_FLIGHT_PER_WORKER = 2
+Alias = tuple[str, str, str, str]  # (raw URL, canonical URL, source, feed URL)
 
 
 @dataclass
 class RunContext:
-    run_id: str
-    store: Store
-    fetcher: Fetcher
-    pool: ExtractionPool
-    tagger: Tagger
-    origin: Origin
+    pipeline: Pipeline
     limit: int | None
-    store_lock: asyncio.Lock
-    batch_slots: asyncio.Semaphore
-    # Other raw URLs of pages seen in this run; recorded once every feed's pages are stored.
-    aliases: list[tuple[str, str, str, str]] = field(default_factory=list)
+    # Other raw URLs of pages seen in this run; recorded per feed and once more at the end.
+    aliases: list[Alias] = field(default_factory=list)
+    aliases_recorded: int = 0
 
 
 @flow(name="ingest_feeds")
@@ -76,8 +60,12 @@ async def ingest_feeds(
     force: bool = False,
     watchlist: str | None = None,
     origin: str = "feed",
+    wait_for_store: float = 0,
 ) -> dict:
-    """Poll the due feeds once, store what is new and return the run's counts."""
+    """Poll the due feeds once, store what is new and return the run's counts.
+
+    `wait_for_store`: seconds to wait when another run is writing the store, then give up.
+    """
     started = time.monotonic()
     config = load_feeds(feeds)
     tagger = Tagger(load_watchlist(watchlist))
@@ -91,30 +79,24 @@ async def ingest_feeds(
         "force": force,
         "origin": origin,
     }
-    with store.write() as con:
-        runs.start_run(con, run_id, "ingest_feeds", parameters)
-        states = feed_state.load_states(con)
-    report = IngestReport(run_id)
-    selected = select_feeds(config, feed_urls)
-    now = datetime.now(UTC)
-    due = [
-        f for f in selected if force or feed_urls or feed_schedule.is_due(states.get(f.url), now)
-    ]
-    report.feeds += [FeedOutcome(f.name, f.url, status="not_due") for f in selected if f not in due]
-    try:
+    with guarded_run(store, "ingest_feeds", run_id, parameters, wait_s=wait_for_store) as book:
+        with store.read() as con:
+            states = feed_state.load_states(con)
+        report = IngestReport(run_id)
+        selected = select_feeds(config, feed_urls)
+        now = datetime.now(UTC)
+        due = [
+            f
+            for f in selected
+            if force or feed_urls or feed_schedule.is_due(states.get(f.url), now)
+        ]
+        report.feeds += [
+            FeedOutcome(f.name, f.url, status="not_due") for f in selected if f not in due
+        ]
         with ExtractionPool() as pool:
             async with Fetcher(config.network) as fetcher:
-                ctx = RunContext(
-                    run_id,
-                    store,
-                    fetcher,
-                    pool,
-                    tagger,
-                    Origin(origin),
-                    limit,
-                    asyncio.Lock(),
-                    asyncio.Semaphore(BATCHES_IN_FLIGHT_PER_WORKER * pool.workers),
-                )
+                pipeline = Pipeline.for_run(store, fetcher, pool, tagger, run_id, Origin(origin))
+                ctx = RunContext(pipeline, limit)
                 outcomes = await asyncio.gather(
                     *(
                         ingest_feed(ctx, f, states.get(f.url) or FeedState(f.url, f.name))
@@ -122,11 +104,11 @@ async def ingest_feeds(
                     )
                 )
         report.feeds += [o for o, _ in outcomes]
-        return await finish(ctx, report, [s for _, s in outcomes], started)
-    except BaseException as exc:
-        with store.write() as con:  # what was stored stays; the run says it did not complete
-            runs.finish_run(con, run_id, "failed", report.counts(), f"{type(exc).__name__}: {exc}")
-        raise
+        result = finish(ctx, book, report, [s for _, s in outcomes], started)
+    artifact_id = await acreate_markdown_artifact(
+        markdown=result["report"], key="ingest-report", description=f"sahelwatch ingest {run_id}"
+    )
+    return {**result, "artifact_id": str(artifact_id)}
 
 
 def select_feeds(config: FeedsConfig, feed_urls: Sequence[str] | None) -> list[FeedSource]:
@@ -140,34 +122,42 @@ def select_feeds(config: FeedsConfig, feed_urls: Sequence[str] | None) -> list[F
 async def ingest_feed(
     ctx: RunContext, feed: FeedSource, state: FeedState
 ) -> tuple[FeedOutcome, FeedState]:
-    """One feed, start to end. Whatever goes wrong here fails this feed only, never the run."""
+    """One feed, start to end, its state saved at once. Whatever goes wrong fails this feed only."""
+    aliases: list[Alias] = []
     try:
-        return await _ingest_feed(ctx, feed, state)
+        outcome, new_state = await _ingest_feed(ctx, feed, state, aliases)
     except Exception as exc:
         get_run_logger().exception("feed %s failed", feed.url)
         outcome = FeedOutcome(
             feed.name, feed.url, status="failed", error=f"{type(exc).__name__}: {exc}"[:300]
         )
         interval = timedelta(minutes=feed.poll_interval_minutes)
-        return outcome, feed_schedule.after_failure(
+        new_state = feed_schedule.after_failure(
             state, datetime.now(UTC), interval, outcome.error or ""
         )
+    pipeline = ctx.pipeline
+    async with pipeline.store_lock:
+        with pipeline.store.write() as con:
+            ctx.aliases_recorded += documents.record_url_aliases(con, aliases, pipeline.run_id)
+            feed_state.save_states(con, [new_state])
+    ctx.aliases += aliases
+    return outcome, new_state
 
 
 async def _ingest_feed(
-    ctx: RunContext, feed: FeedSource, state: FeedState
+    ctx: RunContext, feed: FeedSource, state: FeedState, aliases: list[Alias]
 ) -> tuple[FeedOutcome, FeedState]:
     outcome = FeedOutcome(feed.name, feed.url)
     now = datetime.now(UTC)
     unconditional = feed_schedule.wants_unconditional(state, now)
-    result = await poll_feed(ctx.fetcher, feed, state, unconditional)
+    result = await poll_feed(ctx.pipeline.fetcher, feed, state, unconditional)
     interval = timedelta(minutes=feed.poll_interval_minutes)
     body_hash = hashlib.sha256(result.body).hexdigest() if result.body else None
     parsed = _parse_if_changed(result, body_hash, state, outcome)
     if outcome.status == "failed":
         return outcome, feed_schedule.after_failure(state, now, interval, outcome.error or "")
     if parsed is not None:
-        await ingest_entries(ctx, feed, parsed.entries, outcome)
+        await ingest_entries(ctx, feed, parsed.entries, outcome, aliases)
     new_state = feed_schedule.after_success(
         state,
         now,
@@ -211,66 +201,49 @@ async def poll_feed(
 
 
 async def ingest_entries(
-    ctx: RunContext, feed: FeedSource, entries: Sequence[FeedEntry], outcome: FeedOutcome
-) -> None:
-    planned, skips = await plan_items(ctx, feed, entries, outcome)
-    if skips:
-        await store_batch(ctx, [], skips, outcome)
-    progress.report("total", len(planned))
-    batches = [planned[i : i + PAGE_BATCH_SIZE] for i in range(0, len(planned), PAGE_BATCH_SIZE)]
-    # Batches overlap: while one is extracted the next is fetched, so every core has work. The
-    # fetcher keeps each host polite; the run's batch slots bound the pages held in memory.
-    await asyncio.gather(*(ingest_batch(ctx, feed, batch, outcome) for batch in batches))
-
-
-async def ingest_batch(
     ctx: RunContext,
     feed: FeedSource,
-    batch: list[tuple[str, str, FeedEntry]],
+    entries: Sequence[FeedEntry],
     outcome: FeedOutcome,
+    aliases: list[Alias],
 ) -> None:
-    async with ctx.batch_slots:
-        fetched, fetch_skips = await fetch_pages(ctx.fetcher, feed, batch, ctx.run_id, ctx.origin)
-        outcome.fetched += len(fetched)
-        results = await extract_pages(ctx.pool, fetched)
-    docs = [r for r in results if isinstance(r, Document)]
-    skipped = fetch_skips + [r for r in results if isinstance(r, Skip)]
-    await store_batch(ctx, docs, skipped, outcome)
+    jobs, skips = await plan_items(ctx, feed, entries, outcome, aliases)
+    if skips:
+        await ctx.pipeline.store_results([], skips, outcome)
+    await ctx.pipeline.run(jobs, outcome)
 
 
 async def plan_items(
-    ctx: RunContext, feed: FeedSource, entries: Sequence[FeedEntry], outcome: FeedOutcome
-) -> tuple[list[tuple[str, str, FeedEntry]], list[Skip]]:
-    """(url, canonical, entry) to fetch and skips for unusable links; other URLs are noted."""
+    ctx: RunContext,
+    feed: FeedSource,
+    entries: Sequence[FeedEntry],
+    outcome: FeedOutcome,
+    aliases: list[Alias],
+) -> tuple[list[PageJob], list[Skip]]:
+    """Pages to fetch, and skips for unusable links; other URLs of a page are noted as aliases."""
     outcome.items_seen = len(entries)
+    discovered_by = f"feed:{feed.url}"
     candidates, skips, seen = [], [], set()
     for entry in entries:
         try:
             url = absolute_url(entry.link, feed.url)
         except UnusableLink as exc:
             reason = SkipReason.NO_LINK if not (entry.link or "").strip() else SkipReason.BAD_LINK
-            skips.append(
-                Skip(
-                    entry.link or f"(no link: {entry.title or entry.guid or '?'})",
-                    None,
-                    feed.url,
-                    feed.name,
-                    reason,
-                    str(exc),
-                )
-            )
+            link = entry.link or f"(no link: {entry.title or entry.guid or '?'})"
+            skips.append(Skip(link, None, feed.url, feed.name, reason, str(exc), discovered_by))
             continue
         canonical = canonical_url(url)
-        ctx.aliases.append((url, canonical, feed.name, feed.url))
+        aliases.append((url, canonical, feed.name, feed.url))
         if canonical in seen:
             outcome.already_known += 1
             continue
         seen.add(canonical)
-        candidates.append((url, canonical, entry))
-    async with ctx.store_lock:
-        with ctx.store.read() as con:
-            known = documents.known_urls(con, [c for _, c, _ in candidates])
-    planned = [c for c in candidates if c[1] not in known]
+        candidates.append(PageJob(url, canonical, entry, feed.name, feed.url, discovered_by))
+    pipeline = ctx.pipeline
+    async with pipeline.store_lock:
+        with pipeline.store.read() as con:
+            known = documents.known_urls(con, [job.canonical for job in candidates])
+    planned = [job for job in candidates if job.canonical not in known]
     outcome.already_known += len(candidates) - len(planned)
     if ctx.limit is not None:
         outcome.left_for_later += max(0, len(planned) - ctx.limit)
@@ -278,130 +251,24 @@ async def plan_items(
     return planned, skips
 
 
-@task(name="fetch_pages", cache_policy=NO_CACHE)
-async def fetch_pages(
-    fetcher: Fetcher,
-    feed: FeedSource,
-    batch: Sequence[tuple[str, str, FeedEntry]],
-    run_id: str,
-    origin: Origin,
-) -> tuple[list[FetchedItem], list[Skip]]:
-    async def fetch(url: str) -> FetchResult:
-        result = await fetcher.fetch_page(url, origin=feed.url)
-        progress.report("advance", 1)
-        return result
-
-    results = await asyncio.gather(*(fetch(url) for url, _, _ in batch))
-    items, skips = [], []
-    for (url, canonical, entry), result in zip(batch, results, strict=True):
-        if result.ok:
-            items.append(
-                FetchedItem(
-                    url,
-                    canonical,
-                    result.final_url,
-                    result.body,
-                    result.headers.get("content-type"),
-                    datetime.now(UTC),
-                    entry,
-                    feed.name,
-                    feed.url,
-                    origin,
-                    run_id,
-                )
-            )
-        else:
-            reason = skip_reason_for_fetch(result.error_kind, result.status)
-            skips.append(
-                Skip(
-                    url,
-                    canonical,
-                    feed.url,
-                    feed.name,
-                    reason,
-                    result.error or str(result.error_kind),
-                )
-            )
-    return items, skips
-
-
-@task(name="extract_pages", cache_policy=NO_CACHE)
-async def extract_pages(pool: ExtractionPool, items: list[FetchedItem]) -> list[Document | Skip]:
-    return await pool.extract(items, datetime.now(UTC))
-
-
-@task(
-    name="store_batch",
-    cache_policy=NO_CACHE,
-    retries=3,
-    retry_delay_seconds=2,
-    retry_condition_fn=lambda task, run, state: _is_lock_error(state),
-)
-async def store_batch(
-    ctx: RunContext, docs: list[Document], skips: list[Skip], outcome: FeedOutcome
-) -> None:
-    """Append, then tag what was stored, in one short transaction; then group near-copies."""
-    found = {d.id: ctx.tagger.tag(d.text) for d in docs}  # CPU work stays out of the lock
-    async with ctx.store_lock:
-        with ctx.store.write() as con:
-            result = documents.append(con, docs, skips, ctx.run_id)
-            mentions.replace_mentions(
-                con, {i: found[i] for i in result.stored_ids}, ctx.tagger.version
-            )
-    outcome.stored += len(result.stored_ids)
-    outcome.same_url += result.same_url
-    outcome.same_text += result.same_text
-    for skip in skips:
-        outcome.skipped[str(skip.reason)] += 1
-        outcome.left_for_later += skip.reason in RETRYABLE_SKIPS
-
-
-def _is_lock_error(state) -> bool:
-    try:
-        state.result()
-    except StoreLockedError:
-        return True
-    except Exception:
-        return False
-    return False
-
-
-async def finish(
-    ctx: RunContext, report: IngestReport, states: list[FeedState], started: float
+def finish(
+    ctx: RunContext, book: RunBook, report: IngestReport, states: list[FeedState], started: float
 ) -> dict:
+    """Group near-copies, record late aliases, and book the run as completed with its report."""
     now = datetime.now(UTC)
     report.dead_feeds = [s.source or s.feed_url for s in states if feed_schedule.is_dead(s)]
     report.silent_feeds = [
         s.source or s.feed_url for s in states if feed_schedule.is_silent(s, now)
     ]
+    store, run_id = ctx.pipeline.store, ctx.pipeline.run_id
     try:
-        report.near_duplicates = dedup.index_new_documents(ctx.store)["grouped"]
+        report.near_duplicates = dedup.index_new_documents(store)["grouped"]
     except StoreError as exc:  # the documents are stored; grouping waits for a rebuild
         report.warnings.append(f"near-duplicates not grouped: {exc}")
+    with store.write() as con:  # aliases of pages another feed stored later in the run
+        late = documents.record_url_aliases(con, ctx.aliases, run_id)
+    report.alias_urls = ctx.aliases_recorded + late
     report.duration_s = time.monotonic() - started
-    with ctx.store.write() as con:
-        report.alias_urls = documents.record_url_aliases(con, ctx.aliases, ctx.run_id)
-        feed_state.save_states(con, states)
-        counts, markdown = report.counts(), report.to_markdown()
-        runs.finish_run(con, ctx.run_id, "completed", counts, markdown)
-    artifact_id = await acreate_markdown_artifact(
-        markdown=markdown, key="ingest-report", description=f"sahelwatch ingest run {ctx.run_id}"
-    )
-    return {"run_id": ctx.run_id, **counts, "report": markdown, "artifact_id": str(artifact_id)}
-
-
-def run_ingest_cli(args) -> int:
-    """`sahelwatch ingest`: run the flow once with a progress bar, then print the summary."""
-    with progress.progress_bar("fetching pages", enabled=False if args.no_progress else None):
-        result = asyncio.run(
-            ingest_feeds(
-                feeds=args.feeds,
-                feed_urls=args.feed or None,
-                db=args.db,
-                limit=args.limit,
-                force=args.force,
-                watchlist=args.watchlist,
-            )
-        )
-    print(result["report"])
-    return 0
+    counts, markdown = report.counts(), report.to_markdown()
+    book.complete(counts, markdown)
+    return {"run_id": run_id, **counts, "report": markdown}

@@ -10,7 +10,14 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 ProgressHook = Callable[[str, int], None]  # ("total", n) adds work, ("advance", n) completes it
 
@@ -40,6 +47,8 @@ def progress_bar(description: str, enabled: bool | None = None) -> Iterator[None
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
         transient=True,
     )
     task_id = bar.add_task(description, total=0)

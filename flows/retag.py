@@ -14,8 +14,9 @@ from prefect.runtime import flow_run
 from extractors.tagger import Tagger
 from flows import progress
 from flows.config_files import load_watchlist
+from flows.run_guard import guarded_run
 from flows.store_setup import open_store
-from storage import mentions, runs
+from storage import mentions
 from storage.documents import count_documents
 from storage.store import Store
 
@@ -24,13 +25,23 @@ RETAG_BATCH_SIZE = 500
 
 
 @flow(name="retag")
-def retag(db: str | None = None, watchlist: str | None = None) -> dict:
+def retag(db: str | None = None, watchlist: str | None = None, wait_for_store: float = 0) -> dict:
     """Replace every document's mentions with the current watchlist's; report what changed."""
     tagger = Tagger(load_watchlist(watchlist))
     store = open_store(db, watchlist)
     run_id = str(flow_run.get_id() or uuid.uuid4())
-    with store.write() as con:
-        runs.start_run(con, run_id, "retag", {"db": str(store.path), "watchlist": watchlist})
+    parameters = {"db": str(store.path), "watchlist": watchlist}
+    with guarded_run(store, "retag", run_id, parameters, wait_s=wait_for_store) as book:
+        counts = retag_all(store, tagger)
+        report = retag_markdown(run_id, counts)
+        book.complete(counts, report)
+    create_markdown_artifact(markdown=report, key="retag-report", description="sahelwatch retag")
+    return {"run_id": run_id, **counts, "report": report}
+
+
+def retag_all(store: Store, tagger: Tagger) -> dict:
+    """Tag every document in batches; counts of what changed, per entity."""
+    with store.read() as con:
         total = count_documents(con)
     progress.report("total", total)
     added: Counter[str] = Counter()
@@ -47,17 +58,12 @@ def retag(db: str | None = None, watchlist: str | None = None) -> dict:
         documents += len(batch)
         after = batch[-1][0]
         progress.report("advance", len(batch))
-    counts = {
+    return {
         "documents": documents,
         "watchlist_version": tagger.version,
         "mentions_added": dict(added),
         "mentions_removed": dict(removed),
     }
-    report = retag_markdown(run_id, counts)
-    with store.write() as con:
-        runs.finish_run(con, run_id, "completed", counts, report)
-    create_markdown_artifact(markdown=report, key="retag-report", description="sahelwatch retag")
-    return {"run_id": run_id, **counts, "report": report}
 
 
 @task(name="retag_batch", cache_policy=NO_CACHE)
@@ -95,10 +101,3 @@ def retag_markdown(run_id: str, counts: dict) -> str:
         for e in entities
     ]
     return "\n".join(lines)
-
-
-def run_retag_cli(args) -> int:
-    with progress.progress_bar("tagging documents"):
-        result = retag(db=args.db, watchlist=args.watchlist)
-    print(result["report"])
-    return 0

@@ -32,3 +32,22 @@ def finish_run(
         "WHERE run_id = ?",
         [status, json.dumps(dict(counts), default=str), report, run_id],
     )
+
+
+def end_unfinished(con: duckdb.DuckDBPyConnection, run_id: str, status: str, why: str) -> None:
+    """End a run that stopped before recording its result (interrupted, failed, killed)."""
+    con.execute(
+        "UPDATE runs SET ended_at = current_timestamp, status = ?, "
+        "report = coalesce(report, ?) WHERE run_id = ? AND status = 'running'",
+        [status, why[:500], run_id],
+    )
+
+
+def orphaned_runs(con: duckdb.DuckDBPyConnection, except_run: str | None) -> list[str]:
+    """Runs still marked `running` while nobody holds the lease for them: their process is gone."""
+    rows = con.execute(
+        "SELECT run_id FROM runs WHERE status = 'running' AND run_id IS DISTINCT FROM ? "
+        "AND run_id NOT IN (SELECT run_id FROM run_lease)",
+        [except_run],
+    ).fetchall()
+    return [r for (r,) in rows]

@@ -1,0 +1,340 @@
+"""The `backfill` flow: an archive for a period, through the same pipeline as `ingest_feeds`.
+
+Discovery (`flows/backfill_sources.py`) records each unit's pages in the store; pages are then
+processed in chunks, one Prefect task per chunk (Prefect's bookkeeping stays a small share of a
+bulk run), each page marked done in the transaction that stores it. Started again with the same
+arguments, a backfill resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from prefect import flow, task
+from prefect.artifacts import acreate_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from extractors import saved_pages, warc_pages
+from extractors.date_window import DateWindow, parse_window
+from extractors.errors import SourceError, StoreError
+from extractors.feed_entries import FeedEntry
+from extractors.feeds_config import FeedsConfig
+from extractors.ingest_report import FeedOutcome, IngestReport
+from extractors.models import RETRYABLE_SKIPS, Document, Origin, Skip, SkipReason
+from extractors.tagger import Tagger
+from flows import dedup, progress
+from flows.backfill_sources import Source, Unit, choose_source, discover, dry_run_counts
+from flows.config_files import load_feeds, load_watchlist
+from flows.extraction_pool import ExtractionPool
+from flows.fetcher import Fetcher
+from flows.pipeline import PageJob, Pipeline
+from flows.run_guard import RunBook, guarded_run
+from flows.store_setup import open_store
+from storage import backfills, documents
+from storage.backfills import BackfillItem
+from storage.store import Store
+
+# Pages per Prefect task: a few hundred keep Prefect's per-task cost a small share of the run and
+# bound the bytes held for archive sources (WARC records, saved files) to a few dozen MB.
+CHUNK_PAGES = 200
+
+
+@flow(name="backfill")
+async def backfill(
+    urls_file: str | None = None,
+    site: str | None = None,
+    sitemap: str | None = None,
+    feed_pages: str | None = None,
+    directory: str | None = None,
+    warc: list[str] | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    rate: float | None = None,
+    limit: int | None = None,
+    dry_run: bool = False,
+    db: str | None = None,
+    watchlist: str | None = None,
+    feeds: str | None = None,
+    wait_for_store: float = 0,
+) -> dict:
+    """Pull one source's pages published in [since, until] into the store; resumable."""
+    started = time.monotonic()
+    kind, locators = choose_source(urls_file, site, sitemap, feed_pages, directory, warc)
+    window = parse_window(since, until)
+    config = load_feeds(feeds)
+    source = Source(kind, locators, window, outlet_names(config))
+    network = config.network if rate is None else replace(config.network, min_host_delay=1 / rate)
+    if dry_run:
+        async with Fetcher(network) as fetcher:
+            return await dry_run_counts(source, fetcher)
+    tagger = Tagger(load_watchlist(watchlist))
+    store = open_store(db, watchlist)
+    run_id = str(flow_run.get_id() or uuid.uuid4())
+    backfill_id = backfill_key(source)
+    parameters = {
+        "backfill_id": backfill_id,
+        "kind": kind,
+        "locator": source.locator,
+        "since": since,
+        "until": until,
+        "rate": rate,
+        "limit": limit,
+    }
+    report = IngestReport(run_id, title="Backfill run")
+    outcome = FeedOutcome(kind, source.locator, status="ok")
+    report.feeds.append(outcome)
+    with guarded_run(store, "backfill", run_id, parameters, wait_s=wait_for_store) as book:
+        with store.write() as con:
+            backfills.register(
+                con,
+                backfill_id,
+                kind,
+                source.locator,
+                (window.since, window.until),
+                parameters,
+                run_id,
+            )
+        async with Fetcher(network) as fetcher:
+            await discover_units(store, source, fetcher, backfill_id, run_id, report, outcome)
+            with ExtractionPool() as pool:
+                keep = inside_window(window)
+                pipeline = Pipeline.for_run(
+                    store, fetcher, pool, tagger, run_id, Origin.BACKFILL, keep
+                )
+                await process_pending(pipeline, backfill_id, limit, source, outcome)
+        result = finish(store, book, backfill_id, report, started)
+    await acreate_markdown_artifact(
+        markdown=result["report"],
+        key="backfill-report",
+        description=f"sahelwatch backfill {run_id}",
+    )
+    return result
+
+
+def backfill_key(source: Source) -> str:
+    """The same source and window give the same backfill: that is what makes it resumable."""
+    window = [str(source.window.since), str(source.window.until)]
+    raw = json.dumps([source.kind, list(source.locators), window])
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:16]
+
+
+def outlet_names(config: FeedsConfig):
+    """The outlet name of a page: the feed list's name for its host, else the host itself."""
+    by_host = {urlsplit(f.url).hostname: f.name for f in config.feeds}
+
+    def name(url: str) -> str:
+        host = urlsplit(url).hostname or "unknown"
+        return by_host.get(host) or host
+
+    return name
+
+
+def inside_window(window: DateWindow):
+    """A page whose own date is outside the window becomes an `outside_window` skip."""
+
+    def keep(doc: Document) -> Skip | None:
+        if window.contains(doc.published_at) is not False:
+            return None  # inside, or undated: kept (the source could not date it either)
+        return Skip(
+            doc.url,
+            doc.canonical_url,
+            doc.feed_url,
+            doc.source,
+            SkipReason.OUTSIDE_WINDOW,
+            f"published {doc.published_at:%Y-%m-%d %H:%M} UTC",
+            doc.discovered_by,
+        )
+
+    return keep
+
+
+@task(name="discover", cache_policy=NO_CACHE)
+async def discover_units(
+    store: Store,
+    source: Source,
+    fetcher: Fetcher,
+    backfill_id: str,
+    run_id: str,
+    report: IngestReport,
+    outcome: FeedOutcome,
+) -> None:
+    """Record every unit of the source not done yet, with its pages, unit by unit."""
+    with store.read() as con:
+        done = backfills.done_units(con, backfill_id)
+    units = 0
+    async for unit in discover(source, fetcher, done):
+        units += 1
+        record_unit(store, backfill_id, unit, run_id, report, outcome)
+    report.extra["units_read"] = units
+
+
+def record_unit(
+    store: Store,
+    backfill_id: str,
+    unit: Unit,
+    run_id: str,
+    report: IngestReport,
+    outcome: FeedOutcome,
+) -> None:
+    """One unit and its pages in one transaction; a unit that failed is retried next run."""
+    if unit.warning and not unit.items:
+        report.warnings.append(unit.warning)
+        return
+    if unit.warning:
+        report.warnings.append(unit.warning)
+    with store.write() as con:
+        backfills.record_unit(con, backfill_id, unit.name, unit.items, unit.outside_window)
+        documents.record_skips(con, unit.skips, run_id)
+    outcome.items_seen += len(unit.items) + len(unit.skips)
+    for skip in unit.skips:
+        outcome.skipped[str(skip.reason)] += 1
+    report.extra["outside_window_by_source"] = (
+        report.extra.get("outside_window_by_source", 0) + unit.outside_window
+    )
+    for kind, n in unit.passed_over.items():
+        key = f"archive_records_passed_over:{kind}"
+        report.extra[key] = report.extra.get(key, 0) + n
+
+
+async def process_pending(
+    pipeline: Pipeline, backfill_id: str, limit: int | None, source: Source, outcome: FeedOutcome
+) -> None:
+    """Every page not done yet, in discovery order and chunks, up to `limit` pages this run."""
+    after, budget = 0, limit
+    with pipeline.store.read() as con:
+        pending = backfills.counts(con, backfill_id)["pending"]
+    progress.report("total", min(pending, limit or pending))
+    while budget is None or budget > 0:
+        size = CHUNK_PAGES if budget is None else min(CHUNK_PAGES, budget)
+        with pipeline.store.read() as con:
+            items = backfills.pending_items(con, backfill_id, after, size)
+        if not items:
+            break
+        await process_chunk(pipeline, backfill_id, items, source, outcome)
+        after = items[-1].seq
+        budget = None if budget is None else budget - len(items)
+    with pipeline.store.read() as con:
+        outcome.left_for_later = backfills.counts(con, backfill_id)["pending"]
+
+
+@task(name="backfill_chunk", cache_policy=NO_CACHE)
+async def process_chunk(
+    pipeline: Pipeline,
+    backfill_id: str,
+    items: Sequence[BackfillItem],
+    source: Source,
+    outcome: FeedOutcome,
+) -> None:
+    """Pages already stored are marked done; the rest go through the pipeline."""
+    with pipeline.store.read() as con:
+        known = documents.known_urls(con, [i.canonical_url for i in items])
+    if known:
+        async with pipeline.store_lock:
+            with pipeline.store.write() as con:
+                backfills.mark_done(con, backfill_id, [(u, "known") for u in known])
+        outcome.already_known += len(known)
+    jobs, unreadable = load_jobs([i for i in items if i.canonical_url not in known], source)
+    if unreadable:
+        await pipeline.store_results([], unreadable, outcome, after_store=mark(backfill_id))
+    await pipeline.run(jobs, outcome, after_store=mark(backfill_id))
+
+
+def mark(backfill_id: str):
+    """Mark a batch's pages done inside its write; pages that failed for a retryable reason stay
+    pending, so the next run of the same backfill tries them again."""
+
+    def after_store(con: Any, jobs: Sequence[PageJob], skips: Sequence[Skip]) -> None:
+        outcomes = {job.canonical: "document" for job in jobs}
+        outcomes.update({s.canonical_url: str(s.reason) for s in skips if s.canonical_url})
+        retryable = {str(reason) for reason in RETRYABLE_SKIPS}
+        done = [(url, why) for url, why in outcomes.items() if why not in retryable]
+        backfills.mark_done(con, backfill_id, done)
+
+    return after_store
+
+
+def load_jobs(items: Sequence[BackfillItem], source: Source) -> tuple[list[PageJob], list[Skip]]:
+    """Page jobs; archive pages come with their bytes, read from the file or WARC record."""
+    jobs, unreadable = [], []
+    for item in items:
+        entry = FeedEntry(item.url, item.title_hint, None, item.published_hint, "", "", None)
+        job = PageJob(
+            item.url,
+            item.canonical_url,
+            entry,
+            source.source_name(item.url),
+            _origin(source),
+            item.discovered_by,
+        )
+        if item.locator is None:
+            jobs.append(job)
+            continue
+        try:
+            body, content_type = read_archived(item.locator)
+        except (OSError, SourceError) as exc:
+            unreadable.append(
+                Skip(
+                    item.url,
+                    item.canonical_url,
+                    None,
+                    job.source,
+                    SkipReason.UNREADABLE,
+                    str(exc)[:300],
+                    item.discovered_by,
+                )
+            )
+            continue
+        jobs.append(replace(job, body=body, content_type=content_type))
+    return jobs, unreadable
+
+
+def _origin(source: Source) -> str | None:
+    """Pages found through a site, sitemap or feed share its origin for the address guard."""
+    return source.locators[0] if source.kind in {"site", "sitemap", "feed_pages"} else None
+
+
+def read_archived(locator: str) -> tuple[bytes, str | None]:
+    """A saved page (a path) or a WARC record ('path@offset'): its bytes and content type."""
+    path, _, offset = locator.rpartition("@")
+    if path and offset.isdigit():
+        with open(path, "rb") as stream:
+            record = warc_pages.read_warc_page(stream, int(offset), name=path)
+        if isinstance(record, warc_pages.WarcPassed):
+            raise SourceError(locator, f"is no longer an HTML page ({record.kind})")
+        return warc_pages.decoded_body(record), record.content_type
+    data = Path(locator).read_bytes()
+    return saved_pages.saved_page_bytes(data, locator), "text/html"
+
+
+def finish(
+    store: Store, book: RunBook, backfill_id: str, report: IngestReport, started: float
+) -> dict:
+    try:
+        report.near_duplicates = dedup.index_new_documents(store)["grouped"]
+    except StoreError as exc:
+        report.warnings.append(f"near-duplicates not grouped: {exc}")
+    with store.write() as con:
+        totals = backfills.counts(con, backfill_id)
+        status = "completed" if totals["pending"] == 0 and not report.warnings else "partial"
+        backfills.set_status(con, backfill_id, status)
+    report.extra.update(
+        {
+            "backfill_pages_found": totals["found"],
+            "backfill_pages_done": totals["done"],
+            "backfill_pages_pending": totals["pending"],
+        }
+    )
+    report.duration_s = time.monotonic() - started
+    counts, markdown = report.counts(), report.to_markdown()
+    counts = {**counts, "backfill_id": backfill_id, "backfill_status": status}
+    book.complete(counts, markdown)
+    return {"run_id": book.run_id, **counts, "report": markdown}

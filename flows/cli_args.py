@@ -1,0 +1,37 @@
+"""Argument types shared by the command line's modules: clear messages for bad numbers."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of 1 or more, got {value!r}")
+    return number
+
+
+def non_negative_seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, 0 or more, got {value!r}")
+    return number
+
+
+def positive_rate(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if number <= 0:
+        raise argparse.ArgumentTypeError(
+            f"must be a number of pages per second above 0, got {value!r}"
+        )
+    return number
