@@ -93,6 +93,14 @@ BENCHMARKS = {
             {"sizes": (1_000, 10_000)},
         ),
         Benchmark(
+            "store_append",
+            "bench.store_append",
+            "about 10 s",
+            "about 5 s",
+            headline_keys("append_s", "append_again_s"),
+            {"archive": 2_000, "batch_documents": 500, "batch_skips": 5_000, "rounds": 1},
+        ),
+        Benchmark(
             "fetching",
             "bench.fetching",
             "about 10 s",

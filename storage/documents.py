@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass, fields
+from datetime import datetime
 
 import duckdb
 
@@ -16,8 +17,28 @@ from storage import bulk
 
 DOCUMENT_COLUMNS = tuple(f.name for f in fields(Document))
 _COLUMN_LIST = ", ".join(DOCUMENT_COLUMNS)
-_PLACEHOLDERS = ", ".join("?" for _ in DOCUMENT_COLUMNS)
 _RETRYABLE = [str(reason) for reason in sorted(RETRYABLE_SKIPS)]
+# Columns travel as JSON strings and the INSERT casts them to the table's types, so a timestamp
+# string is read exactly as a datetime parameter would be (an offset is kept; a naive one takes
+# the session's time zone). Only the float is typed here, so it is not printed and re-parsed.
+_DOCUMENT_ROWS = {
+    "pos": "INTEGER",
+    **{name: "DOUBLE" if name == "language_score" else "VARCHAR" for name in DOCUMENT_COLUMNS},
+}
+_PROBE_ROWS = {"pos": "INTEGER", "canonical_url": "VARCHAR", "content_hash": "VARCHAR"}
+_URL_COLUMNS = ("document_id", "url", "canonical_url", "source", "feed_url", "relation", "run_id")
+_URL_ROWS = {"pos": "INTEGER", **dict.fromkeys(_URL_COLUMNS, "VARCHAR")}
+_SKIP_COLUMNS = (
+    "url",
+    "canonical_url",
+    "feed_url",
+    "source",
+    "reason",
+    "detail",
+    "run_id",
+    "discovered_by",
+)
+_SKIP_ROWS = {"pos": "INTEGER", **dict.fromkeys(_SKIP_COLUMNS, "VARCHAR")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,58 +55,74 @@ def append(
     skips: Sequence[Skip],
     run_id: str | None,
 ) -> AppendResult:
-    """Store new documents once; every other copy becomes a `document_urls` row, never lost."""
+    """Store new documents once; every other copy becomes a `document_urls` row, never lost.
+
+    A constant number of statements whatever the batch size: one look-up of the batch's URLs and
+    hashes in the store, one INSERT of the new documents, one of the copies, one of the skips.
+    """
     kept, aliases = _dedupe_batch(docs)
-    stored, same_url, same_text = [], 0, 0
-    url_rows = []
-    for doc in kept:
-        existing = _existing_document(con, doc)
-        if existing is None:
-            con.execute(
-                f"INSERT INTO documents ({_COLUMN_LIST}) VALUES ({_PLACEHOLDERS})", _row(doc)
-            )
-            stored.append(doc.id)
-            target = doc.id
-        else:
-            target, relation = existing
+    existing = _existing_documents(con, kept)
+    new = [doc for i, doc in enumerate(kept) if i not in existing]
+    _insert_documents(con, new)
+    url_rows: list[tuple[str, Document, str]] = []
+    for i, doc in enumerate(kept):
+        target = doc.id
+        if i in existing:
+            target, relation = existing[i]
             url_rows.append((target, doc, relation))
-            same_url += relation == "same_url"
-            same_text += relation == "same_text"
-        for alias, relation in aliases.get(doc.id, ()):
-            url_rows.append((target, alias, relation))
-            same_url += relation == "same_url"
-            same_text += relation == "same_text"
-    _record_urls(con, url_rows, run_id)
-    return AppendResult(tuple(stored), same_url, same_text, record_skips(con, skips, run_id))
+        url_rows += [(target, alias, relation) for alias, relation in aliases[i]]
+    _insert_url_rows(
+        con,
+        [
+            (pos, target, d.url, d.canonical_url, d.source, d.feed_url, relation, run_id)
+            for pos, (target, d, relation) in enumerate(url_rows)
+        ],
+    )
+    same_url = sum(relation == "same_url" for _, _, relation in url_rows)
+    return AppendResult(
+        tuple(doc.id for doc in new),
+        same_url,
+        len(url_rows) - same_url,
+        record_skips(con, skips, run_id),
+    )
 
 
 def record_skips(con: duckdb.DuckDBPyConnection, skips: Iterable[Skip], run_id: str | None) -> int:
     """One row per (URL, reason): seeing the same failure again on a re-run adds nothing."""
-    added = 0
+    first: dict[tuple[str, str], Skip] = {}
     for skip in skips:
-        key = skip.canonical_url or skip.url
-        (exists,) = con.execute(
-            "SELECT count(*) FROM skipped WHERE coalesce(canonical_url, url) = ? AND reason = ?",
-            [key, str(skip.reason)],
-        ).fetchone()
-        if exists:
-            continue
-        con.execute(
-            "INSERT INTO skipped (url, canonical_url, feed_url, source, reason, detail, run_id,"
-            " discovered_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                skip.url,
-                skip.canonical_url,
-                skip.feed_url,
-                skip.source,
-                str(skip.reason),
-                skip.detail,
-                run_id,
-                skip.discovered_by,
-            ],
+        first.setdefault((_skip_key(skip), str(skip.reason)), skip)
+    if not first:
+        return 0
+    rows = [
+        (
+            pos,
+            s.url,
+            s.canonical_url,
+            s.feed_url,
+            s.source,
+            str(s.reason),
+            s.detail,
+            run_id,
+            s.discovered_by,
         )
-        added += 1
-    return added
+        for pos, s in enumerate(first.values())
+    ]
+    columns = ", ".join(_SKIP_COLUMNS)
+    (added,) = con.execute(
+        f"""
+        INSERT INTO skipped ({columns})
+        SELECT {columns} FROM {bulk.records_source(_SKIP_ROWS)} n
+        WHERE NOT EXISTS (
+            SELECT 1 FROM skipped s
+            WHERE coalesce(s.canonical_url, s.url) = coalesce(n.canonical_url, n.url)
+              AND s.reason = n.reason
+        )
+        ORDER BY pos
+        """,
+        [bulk.records(list(_SKIP_ROWS), rows)],
+    ).fetchone()
+    return int(added)
 
 
 def known_urls(con: duckdb.DuckDBPyConnection, canonical_urls: Iterable[str]) -> set[str]:
@@ -112,76 +149,143 @@ def record_url_aliases(
     aliases: Iterable[tuple[str, str, str | None, str | None]],
     run_id: str | None,
 ) -> int:
-    """Keep another raw URL (url, canonical_url, source, feed_url) of an already stored document."""
-    added = 0
-    for url, canonical, source, feed_url in aliases:
-        row = con.execute(
-            "SELECT id, url FROM documents WHERE canonical_url = ? ORDER BY stored_at LIMIT 1",
-            [canonical],
-        ).fetchone()
-        if row is None or row[1] == url:
-            continue
-        added += _insert_url(con, row[0], url, canonical, source, feed_url, "same_url", run_id)
-    return added
+    """Keep another raw URL (url, canonical_url, source, feed_url) of an already stored document.
+
+    Each alias goes to the earliest stored document with its canonical URL, unless it is that
+    document's own URL; an alias with no stored document is left out.
+    """
+    rows = [
+        (pos, None, url, canonical, source, feed_url, "same_url", run_id)
+        for pos, (url, canonical, source, feed_url) in enumerate(aliases)
+    ]
+    if not rows:
+        return 0
+    targets = """
+        SELECT b.pos, f.id AS document_id, b.url, b.canonical_url, b.source, b.feed_url,
+               b.relation, b.run_id
+        FROM batch b
+        JOIN (
+            SELECT d.canonical_url, d.id, d.url FROM documents d SEMI JOIN batch
+                ON d.canonical_url = batch.canonical_url
+            QUALIFY row_number() OVER (PARTITION BY d.canonical_url ORDER BY d.stored_at, d.id) = 1
+        ) f ON f.canonical_url = b.canonical_url
+        WHERE f.url <> b.url
+    """
+    return _insert_url_rows(con, rows, targets)
 
 
-def _dedupe_batch(docs: Sequence[Document]) -> tuple[list[Document], dict[str, list]]:
-    """Within one batch, the first item per canonical URL and per text wins; others are aliases."""
+def _skip_key(skip: Skip) -> str:
+    """The URL a skip is known by: its canonical URL, else the raw one (as coalesce() in SQL)."""
+    return skip.url if skip.canonical_url is None else skip.canonical_url
+
+
+def _dedupe_batch(
+    docs: Sequence[Document],
+) -> tuple[list[Document], list[list[tuple[Document, str]]]]:
+    """Within one batch, the first item per canonical URL and per text wins; others are aliases.
+
+    Returns the kept documents and, for each of them (same index), its aliases and their relation.
+    """
     kept: list[Document] = []
-    by_url: dict[str, Document] = {}
-    by_hash: dict[str, Document] = {}
-    aliases: dict[str, list[tuple[Document, str]]] = {}
+    by_url: dict[str, int] = {}
+    by_hash: dict[str, int] = {}
+    aliases: list[list[tuple[Document, str]]] = []
     for doc in docs:
         first = by_url.get(doc.canonical_url)
         relation = "same_url"
         if first is None:
             first, relation = by_hash.get(doc.content_hash), "same_text"
         if first is not None:
-            aliases.setdefault(first.id, []).append((doc, relation))
+            aliases[first].append((doc, relation))
             continue
+        by_url[doc.canonical_url] = by_hash[doc.content_hash] = len(kept)
         kept.append(doc)
-        by_url[doc.canonical_url] = doc
-        by_hash[doc.content_hash] = doc
+        aliases.append([])
     return kept, aliases
 
 
-def _existing_document(con: duckdb.DuckDBPyConnection, doc: Document) -> tuple[str, str] | None:
-    row = con.execute(
-        """
-        SELECT id, CASE WHEN canonical_url = ? THEN 'same_url' ELSE 'same_text' END
-        FROM documents WHERE canonical_url = ? OR content_hash = ?
-        ORDER BY canonical_url = ? DESC, stored_at LIMIT 1
-        """,
-        [doc.canonical_url, doc.canonical_url, doc.content_hash, doc.canonical_url],
-    ).fetchone()
-    return None if row is None else (row[0], row[1])
+def _existing_documents(
+    con: duckdb.DuckDBPyConnection, docs: Sequence[Document]
+) -> dict[int, tuple[str, str]]:
+    """Index in `docs` -> (id, relation) of the stored document each one is a copy of.
 
-
-def _record_urls(con: duckdb.DuckDBPyConnection, rows, run_id: str | None) -> None:
-    for target, doc, relation in rows:
-        _insert_url(
-            con, target, doc.url, doc.canonical_url, doc.source, doc.feed_url, relation, run_id
+    A stored document with the same canonical URL wins over one with the same text; among equals,
+    the earliest stored (then the smallest id, so the choice does not depend on scan order).
+    """
+    if not docs:
+        return {}
+    rows = con.execute(
+        f"""
+        WITH probe AS (SELECT * FROM {bulk.records_source(_PROBE_ROWS)}),
+        hits AS (
+            SELECT p.pos, d.id, d.stored_at, 0 AS rank
+            FROM probe p JOIN documents d ON d.canonical_url = p.canonical_url
+            UNION ALL
+            SELECT p.pos, d.id, d.stored_at, 1 AS rank
+            FROM probe p JOIN documents d ON d.content_hash = p.content_hash
         )
+        SELECT pos, id, CASE WHEN rank = 0 THEN 'same_url' ELSE 'same_text' END FROM hits
+        QUALIFY row_number() OVER (PARTITION BY pos ORDER BY rank, stored_at, id) = 1
+        """,
+        [
+            bulk.records(
+                list(_PROBE_ROWS),
+                [(i, d.canonical_url, d.content_hash) for i, d in enumerate(docs)],
+            )
+        ],
+    ).fetchall()
+    return {pos: (doc_id, relation) for pos, doc_id, relation in rows}
 
 
-def _insert_url(con, document_id, url, canonical, source, feed_url, relation, run_id) -> int:
-    (exists,) = con.execute(
-        "SELECT (SELECT count(*) FROM document_urls WHERE document_id = $1 AND url = $2)"
-        " + (SELECT count(*) FROM documents WHERE id = $1 AND url = $2)",
-        [document_id, url],
-    ).fetchone()
-    if exists:
-        return 0
+def _insert_documents(con: duckdb.DuckDBPyConnection, docs: Sequence[Document]) -> None:
+    if not docs:
+        return
     con.execute(
-        "INSERT INTO document_urls (document_id, url, canonical_url, source, feed_url, relation,"
-        " run_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [document_id, url, canonical, source, feed_url, relation, run_id],
+        f"INSERT INTO documents ({_COLUMN_LIST}) SELECT {_COLUMN_LIST}"
+        f" FROM {bulk.records_source(_DOCUMENT_ROWS)} ORDER BY pos",
+        [bulk.records(list(_DOCUMENT_ROWS), [(i, *_row(d)) for i, d in enumerate(docs)])],
     )
-    return 1
+
+
+def _insert_url_rows(
+    con: duckdb.DuckDBPyConnection, rows: Sequence[tuple], candidates: str = "SELECT * FROM batch"
+) -> int:
+    """Add `document_urls` rows not there yet; returns how many.
+
+    `rows` are (pos, *_URL_COLUMNS), the relation `batch` in `candidates`, a query that yields
+    those columns. Per (document_id, url) the first candidate by pos wins, and none is added when
+    the pair is already in `document_urls` or is the document's own URL.
+    """
+    if not rows:
+        return 0
+    url_columns = ", ".join(_URL_COLUMNS)
+    (added,) = con.execute(
+        f"""
+        INSERT INTO document_urls ({url_columns})
+        WITH batch AS (SELECT * FROM {bulk.records_source(_URL_ROWS)}),
+        candidates AS ({candidates}),
+        first_seen AS (
+            SELECT * FROM candidates
+            QUALIFY row_number() OVER (PARTITION BY document_id, url ORDER BY pos) = 1
+        )
+        SELECT {url_columns} FROM first_seen n
+        WHERE NOT EXISTS (
+            SELECT 1 FROM document_urls x WHERE x.document_id = n.document_id AND x.url = n.url
+        )
+        AND NOT EXISTS (SELECT 1 FROM documents d WHERE d.id = n.document_id AND d.url = n.url)
+        ORDER BY pos
+        """,
+        [bulk.records(list(_URL_ROWS), rows)],
+    ).fetchone()
+    return int(added)
 
 
 def _row(doc: Document) -> list:
-    return [str(v) if hasattr(v, "value") else v for v in astuple(doc)]
+    """A document's values as JSON-ready scalars: enums by value, datetimes in ISO 8601."""
+    return [
+        v.isoformat() if isinstance(v, datetime) else str(v) if hasattr(v, "value") else v
+        for v in astuple(doc)
+    ]
 
 
 def count_documents(con: duckdb.DuckDBPyConnection, origin: str | None = None) -> int:
