@@ -140,8 +140,9 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
 def prefect_session() -> Iterator[Callable[[], None]]:
     """Start (or reach) the Prefect API; yields `ready()`, which waits for it to answer."""
     # The command prints its own summary and one-line errors; Prefect's log lines (a failed
-    # feed's traceback, "Crash detected!" on Ctrl-C) would repeat them as noise.
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
+    # feed's traceback, "Crash detected!" on Ctrl-C) would repeat them as noise. Runs through
+    # a deployment keep Prefect's logs.
+    os.environ["PREFECT_LOGGING_LEVEL"] = "CRITICAL"
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     from flows.prefect_api import API_URL_ENV, prefect_api, wait_ready

@@ -1,0 +1,114 @@
+"""The store's run lease: one writer at a time, dead holders found out, every run ended honestly."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+from extractors.errors import StoreBusyError
+from flows.run_guard import guarded_run
+from storage import leases
+from storage.leases import LeaseHolder
+from storage.store import Store
+
+
+@pytest.fixture
+def store(tmp_path) -> Store:
+    store = Store(tmp_path / "store.duckdb")
+    store.migrate()
+    return store
+
+
+def runs(store: Store) -> dict[str, str]:
+    con = duckdb.connect(str(store.path), read_only=True)
+    try:
+        return dict(con.execute("SELECT run_id, status FROM runs").fetchall())
+    finally:
+        con.close()
+
+
+def holder(store: Store) -> LeaseHolder | None:
+    with store.read() as con:
+        return leases.current_holder(con)
+
+
+def dead_pid() -> int:
+    """The pid of a process that has ended: a run killed with `kill -9` leaves one behind."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_completed_run_releases_the_lease(store):
+    with guarded_run(store, "ingest_feeds", "run-1", {}) as book:
+        assert holder(store).run_id == "run-1"
+        book.complete({"stored": 0}, "report")
+    assert holder(store) is None
+    assert runs(store) == {"run-1": "completed"}
+
+
+def test_a_second_run_is_refused_naming_the_run_that_holds_the_store(store):
+    with guarded_run(store, "ingest_feeds", "run-1", {}) as book:
+        with pytest.raises(StoreBusyError) as refused:
+            with guarded_run(store, "retag", "run-2", {}):
+                pass
+        book.complete({}, "")
+    message = str(refused.value)
+    assert "ingest_feeds run run-1" in message and "--wait SECONDS" in message
+    assert "\n" not in message
+    assert runs(store) == {"run-1": "completed"}  # the refused run never started
+
+
+def test_an_error_ends_the_run_as_failed_and_frees_the_store(store):
+    with pytest.raises(ValueError), guarded_run(store, "ingest_feeds", "run-1", {}):
+        raise ValueError("boom")
+    assert runs(store) == {"run-1": "failed"}
+    assert holder(store) is None
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, SystemExit])
+def test_a_stop_from_outside_ends_the_run_as_interrupted(store, stop):
+    with pytest.raises(stop), guarded_run(store, "ingest_feeds", "run-1", {}):
+        raise stop()
+    assert runs(store) == {"run-1": "interrupted"}
+
+
+def test_a_run_that_never_records_its_result_is_failed(store):
+    with guarded_run(store, "dedup", "run-1", {}):
+        pass
+    assert runs(store) == {"run-1": "failed"}
+
+
+def test_the_lease_of_a_dead_process_is_taken_over_and_its_run_marked_interrupted(store):
+    with store.write() as con:
+        con.execute(
+            "INSERT INTO runs (run_id, flow, started_at, status) "
+            "VALUES ('killed', 'backfill', current_timestamp, 'running')"
+        )
+        leases.take(con, LeaseHolder("killed", "backfill", socket.gethostname(), dead_pid(), 0.0))
+    with guarded_run(store, "ingest_feeds", "run-2", {}) as book:
+        book.complete({}, "")
+    assert runs(store) == {"killed": "interrupted", "run-2": "completed"}
+
+
+def test_a_run_left_running_without_a_lease_is_marked_interrupted_by_the_next(store):
+    with store.write() as con:
+        con.execute(
+            "INSERT INTO runs (run_id, flow, started_at, status) "
+            "VALUES ('old', 'ingest_feeds', current_timestamp, 'running')"
+        )
+    with guarded_run(store, "retag", "run-2", {}) as book:
+        book.complete({}, "")
+    assert runs(store) == {"old": "interrupted", "run-2": "completed"}
+
+
+def test_waiting_for_the_store_gives_up_after_the_wait_with_the_holder_named(store):
+    with guarded_run(store, "ingest_feeds", "run-1", {}) as book:
+        with pytest.raises(StoreBusyError, match=r"waited 1 s"):
+            with guarded_run(store, "retag", "run-2", {}, wait_s=1.0):
+                pass
+        book.complete({}, "")
