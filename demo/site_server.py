@@ -14,7 +14,9 @@ safe in any ASCII-compatible encoding. `python -m demo.site_server` serves until
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
+import html as html_module
 import re
 import threading
 import time
@@ -31,6 +33,7 @@ from urllib.parse import unquote, urlsplit
 import yaml
 
 from extractors.errors import ConfigError, UsageError
+from extractors.robots import parse_robots
 
 SITE_ROOT = Path(__file__).resolve().parent / "site"
 OUTLETS_FILE = "outlets.yaml"
@@ -68,9 +71,22 @@ DEFAULT_CONTENT_TYPE = "application/octet-stream"
 TEXT_SUFFIXES = frozenset({".html", ".xml", ".txt", ".json", ".css", ".svg"})
 INDEX_FILE = "index.html"
 
-OUTLET_KEYS = frozenset({"slug", "name", "country", "feeds", "overrides"})
+OUTLET_KEYS = frozenset({"slug", "name", "country", "feeds", "overrides", "sitemaps"})
 FEED_KEYS = frozenset({"path", "format", "defect"})
 OVERRIDE_KEYS = frozenset({"status", "headers", "delay", "note"})
+# Sitemaps generated at serve time for outlets that ask for them (`sitemaps: xml | gzip`, the
+# format of the monthly urlsets), so `sahelwatch backfill --site` has an archive to read.
+SITEMAP_FORMATS = ("xml", "gzip")
+SITEMAP_INDEX_PATH = "/sitemap_index.xml"
+NEWS_SITEMAP_PATH = "/sitemap-news.xml"
+MONTHLY_SITEMAP_PATH = "/sitemaps/articles-{month}.xml"
+XML_CONTENT_TYPE = "application/xml; charset=utf-8"
+GZIP_CONTENT_TYPE = "application/gzip"  # served as a file, not with Content-Encoding, as sites do
+# Pages whose publication date can be listed: every article page states it in this meta tag.
+PUBLISHED_META = re.compile(rb'property="article:published_time"\s+content="([^"]+)"')
+OG_TITLE = re.compile(rb'property="og:title"\s+content="([^"]+)"')
+# What the demo's robots.txt rules are checked against when leaving pages out of sitemaps.
+SITEMAP_AGENT = "sahelwatch"
 # A demo page slower than this would only make `make demo` and the test suite drag.
 MAX_DELAY_S = 5.0
 # How often an idle server checks for shutdown; the stdlib's 0.5 s would add seconds per exit.
@@ -111,6 +127,7 @@ class Outlet:
     country: str | None
     feeds: tuple[FeedSpec, ...]
     overrides: dict[str, Override]
+    sitemaps: str | None = None  # None, or the format of the monthly sitemaps: xml | gzip
 
 
 class RequestRecord(NamedTuple):
@@ -187,7 +204,12 @@ def _parse_outlet(where: str, entry: str, data: Any) -> Outlet:
         path: _parse_override(where, f"{entry}.overrides[{path}]", path, value)
         for path, value in raw_overrides.items()
     }
-    return Outlet(slug, name.strip(), country, feeds, overrides)
+    sitemaps = data.get("sitemaps")
+    if sitemaps is not None and sitemaps not in SITEMAP_FORMATS:
+        raise ConfigError(
+            where, entry, f"'sitemaps' must be one of {SITEMAP_FORMATS}, got {sitemaps!r}"
+        )
+    return Outlet(slug, name.strip(), country, feeds, overrides, sitemaps)
 
 
 def _parse_feed(where: str, entry: str, data: Any) -> FeedSpec:
@@ -264,6 +286,7 @@ class DemoSite:
         self._lock = threading.Lock()
         self._servers: list[_OutletServer] = []
         self._threads: list[threading.Thread] = []
+        self._archives: dict[str, dict[str, tuple[str, bytes]]] = {}
 
     def __enter__(self) -> DemoSite:
         if self._servers:
@@ -318,6 +341,10 @@ class DemoSite:
     def respond(self, outlet: Outlet, target: str, headers: Any) -> Response:
         """The whole response for a request target, before any bytes go on the wire."""
         path = unquote(urlsplit(target).path) or "/"
+        generated = self._generated(outlet, path)
+        if generated is not None:
+            content_type, body = generated
+            return self._bytes_response(body, content_type, headers, Override())
         override = outlet.overrides.get(path, Override())
         extra = {
             k: self._substitute(outlet, v.encode()).decode() for k, v in override.headers.items()
@@ -348,15 +375,45 @@ class DemoSite:
         body = file.read_bytes()
         if file.suffix in TEXT_SUFFIXES:
             body = self._substitute(outlet, body)
+        if path == "/robots.txt" and outlet.sitemaps:
+            body += self._substitute(outlet, sitemap_lines())
+        return self._bytes_response(
+            body, self._content_type(outlet, path, file), request_headers, override, extra
+        )
+
+    def _bytes_response(
+        self,
+        body: bytes,
+        content_type: str,
+        request_headers: Any,
+        override: Override,
+        extra: dict[str, str] | None = None,
+    ) -> Response:
         headers = {
-            "Content-Type": self._content_type(outlet, path, file),
+            "Content-Type": content_type,
             "ETag": make_etag(body),
             "Last-Modified": format_datetime(DEFAULT_LAST_MODIFIED, usegmt=True),
-        } | extra
+        } | (extra or {})
         if is_not_modified(request_headers, headers["ETag"], DEFAULT_LAST_MODIFIED):
             headers.pop("Content-Type")
             return Response(304, headers, b"", override.delay)
         return Response(200, headers, body, override.delay)
+
+    def _generated(self, outlet: Outlet, path: str) -> tuple[str, bytes] | None:
+        """(Content-Type, body) of a generated sitemap at `path`, else None."""
+        if not outlet.sitemaps:
+            return None
+        with self._lock:
+            if outlet.slug not in self._archives:
+                built = build_sitemaps(outlet, self.root / outlet.slug)
+                self._archives[outlet.slug] = {
+                    p: (ctype, self._substitute(outlet, body)) for p, (ctype, body) in built.items()
+                }
+            archive = self._archives[outlet.slug]
+        if path not in archive:
+            return None
+        content_type, body = archive[path]
+        return content_type, gzip.compress(body, mtime=0) if path.endswith(".gz") else body
 
     def _find_file(self, outlet: Outlet, path: str) -> Path | None:
         outlet_dir = self.root / outlet.slug
@@ -384,6 +441,110 @@ class DemoSite:
             return self.bases[slug].encode()
 
         return PLACEHOLDER.sub(base_for, body)
+
+
+# --------------------------------------------------------------------------- sitemaps
+
+
+@dataclass(frozen=True)
+class ArchivePage:
+    path: str  # URL path, directory indexes as `dir/`
+    published: str  # article:published_time, as written on the page
+    title: str | None  # og:title
+
+
+def sitemap_lines() -> bytes:
+    """The `Sitemap:` lines appended to robots.txt of an outlet with sitemaps."""
+    return (
+        f"\nSitemap: {{{{BASE}}}}{SITEMAP_INDEX_PATH}\nSitemap: {{{{BASE}}}}{NEWS_SITEMAP_PATH}\n"
+    ).encode()
+
+
+def archive_pages(outlet: Outlet, outlet_dir: Path) -> list[ArchivePage]:
+    """The article pages an outlet's CMS would list: dated, served (no declared status), and
+    allowed by its own robots.txt (a CMS leaves private pages out of its sitemaps)."""
+    robots_file = outlet_dir / "robots.txt"
+    robots = parse_robots(robots_file.read_text(encoding="utf-8") if robots_file.is_file() else "")
+    pages = []
+    for file in sorted(outlet_dir.rglob("*.html")):
+        path = "/" + file.relative_to(outlet_dir).as_posix()
+        path = path.removesuffix(INDEX_FILE)
+        override = outlet.overrides.get(path)
+        if (override and override.status) or not robots.can_fetch(
+            "http://demo" + path, SITEMAP_AGENT
+        ):
+            continue
+        html = file.read_bytes()
+        published = PUBLISHED_META.search(html)
+        if published is None:
+            continue
+        title = OG_TITLE.search(html)
+        pages.append(
+            ArchivePage(
+                path,
+                published.group(1).decode(),
+                html_module.unescape(title.group(1).decode("utf-8", "replace")) if title else None,
+            )
+        )
+    return pages
+
+
+def build_sitemaps(outlet: Outlet, outlet_dir: Path) -> dict[str, tuple[str, bytes]]:
+    """path -> (Content-Type, body with {{BASE}}): an index of monthly urlsets (gzipped when the
+    outlet asks) and a Google News sitemap, from the pages on disk."""
+    pages = archive_pages(outlet, outlet_dir)
+    months: dict[str, list[ArchivePage]] = {}
+    for page in pages:
+        months.setdefault(page.published[:7], []).append(page)
+    suffix = ".gz" if outlet.sitemaps == "gzip" else ""
+    ctype = GZIP_CONTENT_TYPE if suffix else XML_CONTENT_TYPE
+    out: dict[str, tuple[str, bytes]] = {}
+    children = []
+    for month, members in sorted(months.items()):
+        path = MONTHLY_SITEMAP_PATH.format(month=month) + suffix
+        rows = "".join(
+            f"  <url><loc>{{{{BASE}}}}{_xml(p.path)}</loc><lastmod>{p.published}</lastmod></url>\n"
+            for p in members
+        )
+        out[path] = (ctype, _urlset(rows))
+        children.append((path, max(p.published for p in members)))
+    index_rows = "".join(
+        f"  <sitemap><loc>{{{{BASE}}}}{path}</loc><lastmod>{lastmod}</lastmod></sitemap>\n"
+        for path, lastmod in children
+    )
+    out[SITEMAP_INDEX_PATH] = (
+        XML_CONTENT_TYPE,
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<sitemapindex xmlns="{_SITEMAP_NS}">\n'
+        f"{index_rows}</sitemapindex>\n".encode(),
+    )
+    out[NEWS_SITEMAP_PATH] = (XML_CONTENT_TYPE, _news(outlet, pages))
+    return out
+
+
+_SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+_NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
+
+
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _urlset(rows: str, extra_ns: str = "") -> bytes:
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="{_SITEMAP_NS}"{extra_ns}>\n'
+        f"{rows}</urlset>\n"
+    ).encode()
+
+
+def _news(outlet: Outlet, pages: list[ArchivePage]) -> bytes:
+    rows = "".join(
+        f"  <url><loc>{{{{BASE}}}}{_xml(p.path)}</loc><news:news><news:publication>"
+        f"<news:name>{_xml(outlet.name)}</news:name><news:language>fr</news:language>"
+        f"</news:publication><news:publication_date>{p.published}</news:publication_date>"
+        f"<news:title>{_xml(p.title or '')}</news:title></news:news></url>\n"
+        for p in pages
+    )
+    return _urlset(rows, f' xmlns:news="{_NEWS_NS}"')
 
 
 class _OutletServer(ThreadingHTTPServer):

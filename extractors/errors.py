@@ -42,3 +42,14 @@ class StoreBusyError(StoreError):
 
 class SchemaTooNewError(StoreError):
     """The store was written by a newer sahelwatch; opening it could corrupt it."""
+
+
+class SourceError(SahelwatchError):
+    """A backfill source cannot be read (not a sitemap, over the size cap, a corrupt WARC record).
+
+    The message is one line naming the source (URL, file, file offset) and the problem.
+    """
+
+    def __init__(self, locator: str, problem: str) -> None:
+        self.locator, self.problem = locator, problem
+        super().__init__(f"{locator}: {' '.join(problem.split())}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 # RFC 9309 §2.5: crawlers must parse at least the first 500 KiB; the fetcher reads no more.
 MAX_ROBOTS_BYTES = 500 * 1024
@@ -20,6 +20,10 @@ _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 # Everything printable in ASCII stays as written; only spaces, controls and non-ASCII are escaped.
 _SAFE = "".join(chr(c) for c in range(0x21, 0x7F))
+# Where sites usually put their sitemaps when robots.txt names none: the protocol's own example
+# (/sitemap.xml), the index most CMSs write (WordPress/Yoast, Drupal: /sitemap_index.xml) and the
+# Google News sitemap many news plugins publish (/sitemap-news.xml).
+DEFAULT_SITEMAP_PATHS = ("/sitemap.xml", "/sitemap_index.xml", "/sitemap-news.xml")
 # "User-agent: Googlebot/2.1 (+http://...)" names the product "googlebot".
 _PRODUCT = re.compile(r"[A-Za-z_*-]+")
 
@@ -110,6 +114,33 @@ def parse_robots(text: str) -> RobotsRules:
             in_agent_lines = False
             current.crawl_delay = _parse_delay(value, current.crawl_delay)
     return RobotsRules(tuple(groups))
+
+
+def sitemap_urls_from_robots(text: str, base: str) -> list[str]:
+    """The `Sitemap:` lines (any case, outside any group), absolute, in order, each once."""
+    urls: list[str] = []
+    for raw_line in text.splitlines():
+        key, value = _split_sitemap_line(raw_line)
+        if key != "sitemap" or not value:
+            continue
+        url = urljoin(base, value)
+        if urlsplit(url).scheme.lower() in ("http", "https") and url not in urls:
+            urls.append(url)
+    return urls
+
+
+def default_sitemap_urls(site: str) -> list[str]:
+    """Where to look for sitemaps when robots.txt names none (DEFAULT_SITEMAP_PATHS)."""
+    return [urljoin(site, path) for path in DEFAULT_SITEMAP_PATHS]
+
+
+def _split_sitemap_line(line: str) -> tuple[str, str]:
+    """Like `_split_line`, but a '#' inside the URL is kept: only ' #' starts a comment."""
+    if ":" not in line:
+        return "", ""
+    key, value = line.split(":", 1)
+    value = re.split(r"\s#", value, maxsplit=1)[0]
+    return key.strip().lower(), value.strip()
 
 
 def _split_line(line: str) -> tuple[str, str]:

@@ -19,14 +19,20 @@ import yaml
 
 from demo.site_server import (
     FEED_CONTENT_TYPES,
+    GZIP_CONTENT_TYPE,
+    NEWS_SITEMAP_PATH,
     SITE_ROOT,
+    SITEMAP_INDEX_PATH,
     TEXT_SUFFIXES,
     DemoSite,
     FeedSpec,
     RequestRecord,
     load_outlets,
 )
+from extractors.dates import page_metadata_date
 from extractors.errors import ConfigError, UsageError
+from extractors.robots import sitemap_urls_from_robots
+from extractors.sitemaps import SitemapEntry, parse_sitemap
 
 OUTLETS = load_outlets(SITE_ROOT)
 BY_SLUG = {o.slug: o for o in OUTLETS}
@@ -466,3 +472,80 @@ def test_placeholder_naming_an_unknown_outlet_answers_500(tmp_path: Path) -> Non
         response = httpx.get(running.url("demo", "/page.html"), timeout=5)
     assert response.status_code == 500
     assert "nowhere" in response.text
+
+
+# --------------------------------------------------------------------------- sitemaps
+
+SITEMAP_OUTLETS = sorted(o.slug for o in OUTLETS if o.sitemaps)
+
+
+def sitemap_entries(site: DemoSite, client: httpx.Client, slug: str) -> dict[str, SitemapEntry]:
+    """Every page the outlet's sitemaps list, reached the way a crawler does: from robots.txt."""
+    robots = site.url(slug, "/robots.txt")
+    found: dict[str, SitemapEntry] = {}
+    for url in sitemap_urls_from_robots(client.get(robots).text, robots):
+        sitemap = parse_sitemap(client.get(url).content, url)
+        for ref in sitemap.sitemaps:
+            found |= {e.loc: e for e in parse_sitemap(client.get(ref.loc).content, ref.loc).entries}
+        if sitemap.kind == "urlset":
+            assert all(e.news_publication_date for e in sitemap.entries)
+    return found
+
+
+def test_two_outlets_have_sitemaps_one_of_them_gzipped() -> None:
+    assert len(SITEMAP_OUTLETS) == 2
+    assert {BY_SLUG[s].sitemaps for s in SITEMAP_OUTLETS} == {"xml", "gzip"}
+
+
+@pytest.mark.parametrize("slug", SITEMAP_OUTLETS)
+def test_robots_txt_names_the_index_and_the_news_sitemap(
+    site: DemoSite, client: httpx.Client, slug: str
+) -> None:
+    robots = site.url(slug, "/robots.txt")
+    named = sitemap_urls_from_robots(client.get(robots).text, robots)
+    assert named == [site.url(slug, SITEMAP_INDEX_PATH), site.url(slug, NEWS_SITEMAP_PATH)]
+    assert parse_sitemap(client.get(named[0]).content, named[0]).kind == "index"
+    assert parse_sitemap(client.get(named[1]).content, named[1]).kind == "urlset"
+
+
+@pytest.mark.parametrize("slug", SITEMAP_OUTLETS)
+def test_sitemaps_list_every_article_page_the_feeds_link_to_with_its_date(
+    site: DemoSite, client: httpx.Client, slug: str
+) -> None:
+    listed = sitemap_entries(site, client, slug)
+    assert PRIVATE_PAGE not in {urlsplit(u).path for u in listed}
+    for url, entry in listed.items():
+        page = client.get(url)
+        assert page.status_code == 200, url
+        assert page_metadata_date(page.text) == entry.lastmod, url
+    feed_links = set()
+    for feed in (f for f in site.feeds if f.outlet == slug):
+        feed_links |= {
+            e.get("link", "").split("?")[0] for e in parse_feed(client.get(feed.url)).entries
+        }
+    pages = {link for link in feed_links if link.endswith(".html") and PRIVATE_PAGE not in link}
+    assert pages == set(listed)
+
+
+def test_the_gzip_sitemap_is_served_as_a_gzip_file(site: DemoSite, client: httpx.Client) -> None:
+    slug = next(s for s in SITEMAP_OUTLETS if BY_SLUG[s].sitemaps == "gzip")
+    index_url = site.url(slug, SITEMAP_INDEX_PATH)
+    child = parse_sitemap(client.get(index_url).content, index_url).sitemaps[0].loc
+    response = client.get(child)
+    assert child.endswith(".xml.gz")
+    assert response.headers["content-type"] == GZIP_CONTENT_TYPE
+    assert "content-encoding" not in response.headers
+    assert response.content[:2] == b"\x1f\x8b"
+
+
+def test_outlets_without_sitemaps_answer_404_for_them(site: DemoSite, client: httpx.Client) -> None:
+    others = [o.slug for o in OUTLETS if not o.sitemaps]
+    assert others
+    for slug in others:
+        assert client.get(site.url(slug, SITEMAP_INDEX_PATH)).status_code == 404
+
+
+def test_sitemap_format_other_than_xml_or_gzip_is_refused(tmp_path: Path) -> None:
+    outlet = {"slug": "demo", "name": "Demo", "sitemaps": "zip"}
+    with pytest.raises(ConfigError, match="'sitemaps' must be one of"):
+        DemoSite(write_site(tmp_path, [outlet], {}))

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from extractors.robots import RobotsRules, parse_robots, product_token
+from extractors.robots import (
+    DEFAULT_SITEMAP_PATHS,
+    RobotsRules,
+    default_sitemap_urls,
+    parse_robots,
+    product_token,
+    sitemap_urls_from_robots,
+)
 
 UA = (
     "sahelwatch/0.1 (+https://github.com/sahelwatch/sahelwatch; French-language Sahel news monitor)"
@@ -146,3 +153,37 @@ def test_no_or_malformed_crawl_delay_is_none() -> None:
 
 def test_windows_line_endings_are_understood() -> None:
     assert not allowed("User-agent: *\r\nDisallow: /prive/\r\n", "/prive/x")
+
+
+# --------------------------------------------------------------------------- Sitemap: lines
+
+
+def test_sitemap_lines_are_read_in_any_case_and_made_absolute() -> None:
+    robots = (
+        "User-agent: *\nDisallow: /prive/\n"
+        "Sitemap: https://lesahelien.example/sitemap_index.xml\n"
+        "sitemap: /sitemap-news.xml   # relative, resolved against the site\n"
+        "SITEMAP:https://cdn.lesahelien.example/s.xml.gz\n"
+    )
+    assert sitemap_urls_from_robots(robots, SITE + "/robots.txt") == [
+        SITE + "/sitemap_index.xml",
+        SITE + "/sitemap-news.xml",
+        "https://cdn.lesahelien.example/s.xml.gz",
+    ]
+
+
+def test_sitemap_lines_are_listed_once_and_non_http_ones_dropped() -> None:
+    robots = f"Sitemap: {SITE}/a.xml\nSitemap: {SITE}/a.xml\nSitemap: ftp://x/s.xml\nSitemap:\n"
+    assert sitemap_urls_from_robots(robots, SITE) == [SITE + "/a.xml"]
+
+
+def test_sitemap_lines_do_not_change_the_access_rules() -> None:
+    robots = f"User-agent: *\nSitemap: {SITE}/s.xml\nDisallow: /prive/\n"
+    assert not allowed(robots, "/prive/x.html")
+    assert allowed(robots, "/s.xml")
+
+
+def test_default_sitemaps_are_at_the_root_of_the_site() -> None:
+    urls = default_sitemap_urls(SITE + "/rubrique/politique/")
+    assert urls == [SITE + path for path in DEFAULT_SITEMAP_PATHS]
+    assert SITE + "/sitemap.xml" in urls
