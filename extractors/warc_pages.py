@@ -18,7 +18,7 @@ from typing import BinaryIO, Literal
 from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
 
 from extractors.errors import SourceError
-from extractors.gunzip import GZIP_MAGIC
+from extractors.gunzip import GZIP_MAGIC, gunzip_capped, is_gzip
 
 # Content types that are pages; the same pair extractors/article.py accepts from the network.
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -44,6 +44,8 @@ class WarcPage:
     http_status: int
     content_type: str | None  # HTTP Content-Type as sent, charset included
     body: bytes  # the HTTP payload, still transfer/content-encoded as stored
+    content_encoding: str | None = None  # HTTP Content-Encoding as sent: decoded_body undoes it
+    transfer_encoding: str | None = None  # HTTP Transfer-Encoding (chunked) as sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +144,82 @@ def _judge(record: WarcRecord, where: str) -> WarcPage | WarcPassed:
         _drain(record, where)
         return WarcPassed(offset, url, record_type, "too_large", status, content_type)
     body = _read_all(record, where)
-    return WarcPage(url or "", offset, _utc(record.record_date), status, content_type, body)
+    headers = record.http_headers
+    return WarcPage(
+        url or "",
+        offset,
+        _utc(record.record_date),
+        status,
+        content_type,
+        body,
+        headers.get("Content-Encoding"),
+        headers.get("Transfer-Encoding"),
+    )
+
+
+def decoded_body(page: WarcPage) -> bytes:
+    """The page's HTML bytes: chunks joined and Content-Encoding undone, capped like a fetch.
+
+    Crawlers differ: some store the payload as it came over the wire, some already decoded
+    while keeping the headers. So a body that is not chunked or not gzip is taken as it is.
+    """
+    where = f"{page.url} (WARC byte {page.offset})"
+    body = page.body
+    if "chunked" in (page.transfer_encoding or "").lower():
+        body = _dechunked(body) or body
+    for coding in reversed([c.strip().lower() for c in (page.content_encoding or "").split(",")]):
+        if coding in {"gzip", "x-gzip"} and is_gzip(body):
+            body = gunzip_capped(body, MAX_WARC_PAGE_BYTES, where)
+        elif coding == "deflate":
+            body = _inflated(body, where)
+        elif coding == "br":
+            body = _unbrotli(body, where)
+        elif coding not in {"", "identity", "gzip", "x-gzip"}:
+            raise SourceError(where, f"unknown Content-Encoding {coding!r}")
+    return body
+
+
+def _dechunked(body: bytes) -> bytes | None:
+    """HTTP/1.1 chunks joined, or None when the body is not chunked after all."""
+    out, position = bytearray(), 0
+    while True:
+        end = body.find(b"\r\n", position)
+        if end < 0:
+            return None
+        try:
+            size = int(body[position:end].split(b";")[0], 16)
+        except ValueError:
+            return None
+        if size == 0:
+            return bytes(out)
+        out += body[end + 2 : end + 2 + size]
+        position = end + 2 + size + 2
+        if len(out) > MAX_WARC_PAGE_BYTES:
+            return bytes(out)
+
+
+def _inflated(body: bytes, where: str) -> bytes:
+    for wbits in (zlib.MAX_WBITS, -zlib.MAX_WBITS):  # zlib-wrapped, as the RFC says, or raw
+        try:
+            out = zlib.decompressobj(wbits).decompress(body, MAX_WARC_PAGE_BYTES + 1)
+        except zlib.error:
+            continue
+        if len(out) > MAX_WARC_PAGE_BYTES:
+            raise SourceError(where, f"inflates past the {MAX_WARC_PAGE_BYTES}-byte cap")
+        return out
+    raise SourceError(where, "corrupt deflate data")
+
+
+def _unbrotli(body: bytes, where: str) -> bytes:
+    import brotli
+
+    try:
+        out = brotli.decompress(body)
+    except brotli.error as exc:
+        raise SourceError(where, f"corrupt brotli data ({exc})") from exc
+    if len(out) > MAX_WARC_PAGE_BYTES:
+        raise SourceError(where, f"inflates past the {MAX_WARC_PAGE_BYTES}-byte cap")
+    return out
 
 
 def _type_name(record: WarcRecord) -> str:

@@ -289,37 +289,37 @@ def choose_source(
 
 
 async def dry_run_counts(source: Source, fetcher: Fetcher) -> dict:
-    """What a backfill would do: units, pages per unit, the first URLs; nothing is written."""
-    per_unit, outside, skipped, first = {}, 0, 0, []
+    """What a backfill would do: pages per unit, distinct pages, the first URLs; writes nothing."""
+    per_unit: dict[str, int] = {}
+    pages: dict[str, str] = {}  # canonical URL -> URL, in discovery order
+    outside = unusable = 0
     warnings = []
     async for unit in discover(source, fetcher, set()):
         per_unit[unit.name] = len(unit.items)
         outside += unit.outside_window
-        skipped += len(unit.skips)
-        first += [i.url for i in unit.items][: DRY_RUN_SHOWN - len(first)]
+        unusable += len(unit.skips)
+        for item in unit.items:
+            pages.setdefault(item.canonical_url, item.url)
         if unit.warning:
             warnings.append(unit.warning)
-    lines = [
-        f"# Backfill dry run: {source.kind} {source.locator}",
-        "",
-        "| unit | pages |",
-        "|---|---:|",
-    ]
+    first = list(pages.values())[:DRY_RUN_SHOWN]
+    lines = [f"# Backfill dry run: {source.kind} {source.locator}", ""]
+    lines += ["| unit | pages listed |", "|---|---:|"]
     lines += [f"| {name} | {n} |" for name, n in per_unit.items()]
     lines += [
         "",
-        f"pages to fetch: {sum(per_unit.values())}; dated outside the window by the "
-        f"source: {outside}; unusable entries: {skipped}",
+        f"pages to fetch: {len(pages)}; dated outside the window by the source: {outside}; "
+        f"unusable entries: {unusable}",
         "",
         "first pages:",
+        *[f"- {url}" for url in first],
+        *[f"\nWarning: {w}" for w in warnings],
     ]
-    lines += [f"- {url}" for url in first]
-    lines += [f"\nWarning: {w}" for w in warnings]
     return {
         "units": per_unit,
-        "pages": sum(per_unit.values()),
+        "pages": len(pages),
         "outside_window": outside,
-        "unusable": skipped,
+        "unusable": unusable,
         "first_urls": first,
         "report": "\n".join(lines),
     }

@@ -17,6 +17,8 @@ from flows.cli_args import non_negative_seconds, positive_int, positive_rate
 
 CommandFactory = Callable[[str, str, str], argparse.ArgumentParser]
 DEFAULT_SCHEDULE = "*/30 * * * *"  # every 30 minutes, UTC: the default of `sahel-ingest`
+# Backfill sources are long paths and URLs: --status shows them whole up to this width.
+STATUS_CELL_WIDTH = 160
 
 
 def add_flow_commands(command: CommandFactory) -> None:
@@ -318,7 +320,8 @@ def _print_backfill_status(args: argparse.Namespace) -> int:
         )
         for r in rows
     ]
-    print(render(columns, table, "table") if table else "no backfill in this store yet")
+    shown = render(columns, table, "table", max_width=STATUS_CELL_WIDTH)
+    print(shown if table else "no backfill in this store yet")
     return 0
 
 

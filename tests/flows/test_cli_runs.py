@@ -191,7 +191,7 @@ def test_ctrl_c_ends_the_run_as_interrupted_and_keeps_what_finished(http_server,
         "the fast feed to be finished",
     )
     os.killpg(ingest.pid, signal.SIGINT)
-    out, err = ingest.communicate(timeout=60)
+    _out, err = ingest.communicate(timeout=60)
     assert ingest.returncode == 130
     assert err.strip() == "sahelwatch: interrupted"
     assert query(db, "SELECT flow, status FROM runs") == [("ingest_feeds", "interrupted")]
@@ -215,7 +215,7 @@ def test_kill_9_leaves_no_process_behind_and_the_next_run_reports_it_interrupted
     assert children  # the temporary API and the extraction workers
     ingest.kill()
     ingest.wait()
-    gone, alive = psutil.wait_procs(children, timeout=30)
+    _gone, alive = psutil.wait_procs(children, timeout=30)
     assert alive == []
     again = run("ingest", "--db", str(db), "--feeds", feeds, env=api_env)
     assert again.returncode == 0, again.stderr

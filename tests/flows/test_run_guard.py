@@ -53,9 +53,8 @@ def test_a_completed_run_releases_the_lease(store):
 
 def test_a_second_run_is_refused_naming_the_run_that_holds_the_store(store):
     with guarded_run(store, "ingest_feeds", "run-1", {}) as book:
-        with pytest.raises(StoreBusyError) as refused:
-            with guarded_run(store, "retag", "run-2", {}):
-                pass
+        with pytest.raises(StoreBusyError) as refused, guarded_run(store, "retag", "run-2", {}):
+            pass
         book.complete({}, "")
     message = str(refused.value)
     assert "ingest_feeds run run-1" in message and "--wait SECONDS" in message
@@ -108,7 +107,7 @@ def test_a_run_left_running_without_a_lease_is_marked_interrupted_by_the_next(st
 
 def test_waiting_for_the_store_gives_up_after_the_wait_with_the_holder_named(store):
     with guarded_run(store, "ingest_feeds", "run-1", {}) as book:
-        with pytest.raises(StoreBusyError, match=r"waited 1 s"):
-            with guarded_run(store, "retag", "run-2", {}, wait_s=1.0):
-                pass
+        busy = pytest.raises(StoreBusyError, match=r"waited 1 s")
+        with busy, guarded_run(store, "retag", "run-2", {}, wait_s=1.0):
+            pass
         book.complete({}, "")
