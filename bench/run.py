@@ -101,6 +101,19 @@ BENCHMARKS = {
             {"archive": 2_000, "batch_documents": 500, "batch_skips": 5_000, "rounds": 1},
         ),
         Benchmark(
+            "prefect_cost",
+            "bench.prefect_cost",
+            "about a minute",
+            "about 40 s",
+            headline_keys(
+                "temporary_api_start_fresh_home_s",
+                "temporary_api_start_s",
+                "idle_run_s",
+                "idle_cli_s",
+            ),
+            {"feeds": 32, "starts": 1},
+        ),
+        Benchmark(
             "fetching",
             "bench.fetching",
             "about 10 s",

@@ -84,6 +84,8 @@ XML_CONTENT_TYPE = "application/xml; charset=utf-8"
 GZIP_CONTENT_TYPE = "application/gzip"  # served as a file, not with Content-Encoding, as sites do
 # Pages whose publication date can be listed: every article page states it in this meta tag.
 PUBLISHED_META = re.compile(rb'property="article:published_time"\s+content="([^"]+)"')
+# An article edited after publication says so here; its sitemap `lastmod` is then this date.
+MODIFIED_META = re.compile(rb'property="article:modified_time"\s+content="([^"]+)"')
 OG_TITLE = re.compile(rb'property="og:title"\s+content="([^"]+)"')
 # What the demo's robots.txt rules are checked against when leaving pages out of sitemaps.
 SITEMAP_AGENT = "sahelwatch"
@@ -451,6 +453,12 @@ class ArchivePage:
     path: str  # URL path, directory indexes as `dir/`
     published: str  # article:published_time, as written on the page
     title: str | None  # og:title
+    modified: str | None = None  # article:modified_time, when the page was edited later
+
+    @property
+    def lastmod(self) -> str:
+        """What a CMS puts in `lastmod`: the last edit, else the publication."""
+        return self.modified or self.published
 
 
 def sitemap_lines() -> bytes:
@@ -479,11 +487,13 @@ def archive_pages(outlet: Outlet, outlet_dir: Path) -> list[ArchivePage]:
         if published is None:
             continue
         title = OG_TITLE.search(html)
+        modified = MODIFIED_META.search(html)
         pages.append(
             ArchivePage(
                 path,
                 published.group(1).decode(),
                 html_module.unescape(title.group(1).decode("utf-8", "replace")) if title else None,
+                modified.group(1).decode() if modified else None,
             )
         )
     return pages
@@ -491,7 +501,11 @@ def archive_pages(outlet: Outlet, outlet_dir: Path) -> list[ArchivePage]:
 
 def build_sitemaps(outlet: Outlet, outlet_dir: Path) -> dict[str, tuple[str, bytes]]:
     """path -> (Content-Type, body with {{BASE}}): an index of monthly urlsets (gzipped when the
-    outlet asks) and a Google News sitemap, from the pages on disk."""
+    outlet asks) and a Google News sitemap, from the pages on disk.
+
+    Pages are filed under their month of publication, with their last edit as `lastmod`; a
+    month's `lastmod` in the index is its latest page edit, so an old month with an edited page
+    in it is read again by a crawler, as on a real site."""
     pages = archive_pages(outlet, outlet_dir)
     months: dict[str, list[ArchivePage]] = {}
     for page in pages:
@@ -503,11 +517,12 @@ def build_sitemaps(outlet: Outlet, outlet_dir: Path) -> dict[str, tuple[str, byt
     for month, members in sorted(months.items()):
         path = MONTHLY_SITEMAP_PATH.format(month=month) + suffix
         rows = "".join(
-            f"  <url><loc>{{{{BASE}}}}{_xml(p.path)}</loc><lastmod>{p.published}</lastmod></url>\n"
+            f"  <url><loc>{{{{BASE}}}}{_xml(p.path)}</loc><lastmod>{p.lastmod}</lastmod></url>\n"
             for p in members
         )
         out[path] = (ctype, _urlset(rows))
-        children.append((path, max(p.published for p in members)))
+        latest = max(members, key=lambda p: datetime.fromisoformat(p.lastmod))
+        children.append((path, latest.lastmod))
     index_rows = "".join(
         f"  <sitemap><loc>{{{{BASE}}}}{path}</loc><lastmod>{lastmod}</lastmod></sitemap>\n"
         for path, lastmod in children

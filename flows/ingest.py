@@ -2,8 +2,8 @@
 
 Orchestration only: fetching is `flows.fetcher`, pages go through `flows.pipeline` like a
 backfill's, every decision about an item is in `extractors/`, every SQL statement in `storage/`.
-One Prefect task per feed poll; each feed's state is saved as soon as the feed is done, so an
-interrupted run does not fetch again what it finished.
+One Prefect task per feed poll. The states of the feeds that finished are saved when the run
+ends, interrupted or not; pages already stored are never fetched again in any case.
 """
 
 from __future__ import annotations
@@ -46,7 +46,9 @@ Alias = tuple[str, str, str, str]  # (raw URL, canonical URL, source, feed URL)
 class RunContext:
     pipeline: Pipeline
     limit: int | None
-    # Other raw URLs of pages seen in this run; recorded per feed and once more at the end.
+    # Feeds finished so far, with their new state: saved when the run ends, however it ends.
+    finished: list[tuple[FeedOutcome, FeedState]] = field(default_factory=list)
+    # Other raw URLs of the pages seen in this run, recorded with the feed states.
     aliases: list[Alias] = field(default_factory=list)
     aliases_recorded: int = 0
 
@@ -97,14 +99,19 @@ async def ingest_feeds(
             async with Fetcher(config.network) as fetcher:
                 pipeline = Pipeline.for_run(store, fetcher, pool, tagger, run_id, Origin(origin))
                 ctx = RunContext(pipeline, limit)
-                outcomes = await asyncio.gather(
-                    *(
-                        ingest_feed(ctx, f, states.get(f.url) or FeedState(f.url, f.name))
-                        for f in due
+                try:
+                    await asyncio.gather(
+                        *(
+                            ingest_feed(ctx, f, states.get(f.url) or FeedState(f.url, f.name))
+                            for f in due
+                        )
                     )
-                )
-        report.feeds += [o for o, _ in outcomes]
-        result = finish(ctx, book, report, [s for _, s in outcomes], started)
+                finally:  # interrupted or not, what finished is kept: its feeds are not redone
+                    save_finished_feeds(ctx)
+        order = {f.url: n for n, f in enumerate(due)}
+        ctx.finished.sort(key=lambda done: order[done[0].url])
+        report.feeds += [outcome for outcome, _ in ctx.finished]
+        result = finish(ctx, book, report, [state for _, state in ctx.finished], started)
     artifact_id = await acreate_markdown_artifact(
         markdown=result["report"], key="ingest-report", description=f"sahelwatch ingest {run_id}"
     )
@@ -119,10 +126,8 @@ def select_feeds(config: FeedsConfig, feed_urls: Sequence[str] | None) -> list[F
     return [by_url.get(url) or FeedSource(name=canonical_url(url), url=url) for url in feed_urls]
 
 
-async def ingest_feed(
-    ctx: RunContext, feed: FeedSource, state: FeedState
-) -> tuple[FeedOutcome, FeedState]:
-    """One feed, start to end, its state saved at once. Whatever goes wrong fails this feed only."""
+async def ingest_feed(ctx: RunContext, feed: FeedSource, state: FeedState) -> None:
+    """One feed, start to end. Whatever goes wrong fails this feed only."""
     aliases: list[Alias] = []
     try:
         outcome, new_state = await _ingest_feed(ctx, feed, state, aliases)
@@ -135,13 +140,16 @@ async def ingest_feed(
         new_state = feed_schedule.after_failure(
             state, datetime.now(UTC), interval, outcome.error or ""
         )
-    pipeline = ctx.pipeline
-    async with pipeline.store_lock:
-        with pipeline.store.write() as con:
-            ctx.aliases_recorded += documents.record_url_aliases(con, aliases, pipeline.run_id)
-            feed_state.save_states(con, [new_state])
+    ctx.finished.append((outcome, new_state))
     ctx.aliases += aliases
-    return outcome, new_state
+
+
+def save_finished_feeds(ctx: RunContext) -> None:
+    """The states of the feeds that finished, and their pages' other URLs, in one write."""
+    pipeline = ctx.pipeline
+    with pipeline.store.write() as con:
+        feed_state.save_states(con, [state for _, state in ctx.finished])
+        ctx.aliases_recorded = documents.record_url_aliases(con, ctx.aliases, pipeline.run_id)
 
 
 async def _ingest_feed(
@@ -265,9 +273,7 @@ def finish(
         report.near_duplicates = dedup.index_new_documents(store)["grouped"]
     except StoreError as exc:  # the documents are stored; grouping waits for a rebuild
         report.warnings.append(f"near-duplicates not grouped: {exc}")
-    with store.write() as con:  # aliases of pages another feed stored later in the run
-        late = documents.record_url_aliases(con, ctx.aliases, run_id)
-    report.alias_urls = ctx.aliases_recorded + late
+    report.alias_urls = ctx.aliases_recorded
     report.duration_s = time.monotonic() - started
     counts, markdown = report.counts(), report.to_markdown()
     book.complete(counts, markdown)

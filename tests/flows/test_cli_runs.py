@@ -186,9 +186,9 @@ def test_ctrl_c_ends_the_run_as_interrupted_and_keeps_what_finished(http_server,
     wait_for(
         lambda: (
             db.exists()
-            and query(db, f"SELECT count(*) FROM feed_state WHERE feed_url = '{fast}'")[0][0]
+            and query(db, "SELECT count(*) FROM documents WHERE origin = 'feed'")[0][0] == 1
         ),
-        "the fast feed to be finished",
+        "the fast feed's page to be stored",
     )
     os.killpg(ingest.pid, signal.SIGINT)
     _out, err = ingest.communicate(timeout=60)
