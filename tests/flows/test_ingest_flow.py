@@ -12,9 +12,9 @@ import json
 
 import duckdb
 import pytest
-import yaml
 
 from demo.site_server import DemoSite
+from tests.support.sample_site import write_feeds
 
 TABLES = ("documents", "document_urls", "skipped", "mentions", "feed_state")
 
@@ -36,20 +36,7 @@ def ingested(prefect_api, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ingest")
     db, feeds = tmp / "store.duckdb", tmp / "feeds.yaml"
     with DemoSite() as site:
-        feeds.write_text(
-            yaml.safe_dump(
-                {
-                    "network": {
-                        "allow_private_hosts": ["127.0.0.1"],
-                        "min_host_delay": 0.0,
-                        "backoff_base": 0.01,
-                        "max_retries": 1,
-                    },
-                    "feeds": [{"name": f.name, "url": f.url} for f in site.feeds],
-                }
-            ),
-            "utf-8",
-        )
+        write_feeds(site, feeds)
         first = asyncio.run(ingest_feeds(feeds=str(feeds), db=str(db)))
         after_first = counts(db)
         requests_first = list(site.requests)
@@ -249,8 +236,7 @@ def test_summary_is_published_as_a_prefect_artifact_of_the_flow_run(ingested):
     from prefect.settings import PREFECT_API_URL
 
     first = ingested["first"]
-    # Read back over the API by id (the artifacts/filter endpoint of Prefect 3.8.8 rejects its
-    # own client's request with FastAPI 0.154).
+    # Read back over the API by id, as another program reading the report would.
     answer = httpx.get(f"{PREFECT_API_URL.value()}/artifacts/{first['artifact_id']}")
     artifact = answer.raise_for_status().json()
     assert (artifact["key"], artifact["type"]) == ("ingest-report", "markdown")

@@ -1,4 +1,4 @@
-"""prefect.yaml names real flows, so `prefect deploy --all` has something to deploy."""
+"""prefect.yaml declares the deployments the README promises, each naming a real flow."""
 
 from __future__ import annotations
 
@@ -9,12 +9,61 @@ import yaml
 from prefect.flows import load_flow_from_entrypoint
 
 REPO = Path(__file__).resolve().parents[2]
-DEPLOYMENTS = yaml.safe_load((REPO / "prefect.yaml").read_text("utf-8"))["deployments"]
+PREFECT_YAML = yaml.safe_load((REPO / "prefect.yaml").read_text("utf-8"))
+DEPLOYMENTS = {d["name"]: d for d in PREFECT_YAML["deployments"]}
+# Every deployment writes the store: one run at a time, the next one waits its turn.
+ONE_AT_A_TIME = {"limit": 1, "collision_strategy": "ENQUEUE"}
 
 
-@pytest.mark.parametrize("deployment", DEPLOYMENTS, ids=lambda d: d["name"])
-def test_every_deployment_entrypoint_loads_a_flow(deployment, monkeypatch):
+def test_the_four_deployments_and_their_flows():
+    assert {name: d["entrypoint"] for name, d in DEPLOYMENTS.items()} == {
+        "sahel-ingest": "flows/ingest.py:ingest_feeds",
+        "sahel-backfill": "flows/backfill.py:backfill",
+        "sahel-retag": "flows/retag.py:retag",
+        "sahel-dedup-rebuild": "flows/dedup_flow.py:dedup_flow",
+    }
+
+
+def test_only_ingest_is_scheduled_every_half_hour_in_utc():
+    assert DEPLOYMENTS["sahel-ingest"]["schedules"] == [
+        {"cron": "*/30 * * * *", "timezone": "UTC", "active": True}
+    ]
+    assert [n for n, d in DEPLOYMENTS.items() if d.get("schedules")] == ["sahel-ingest"]
+
+
+@pytest.mark.parametrize("name", DEPLOYMENTS)
+def test_every_deployment_runs_alone_on_the_sahelwatch_process_pool(name):
+    deployment = DEPLOYMENTS[name]
+    assert deployment["work_pool"]["name"] == "sahelwatch"
+    assert deployment["concurrency_limit"] == ONE_AT_A_TIME
+
+
+def test_rebuild_deployment_regroups_everything():
+    assert DEPLOYMENTS["sahel-dedup-rebuild"]["parameters"]["rebuild"] is True
+
+
+def test_flow_runs_change_into_the_directory_prefect_deploy_ran_in():
+    (build,) = PREFECT_YAML["build"]
+    (pull,) = PREFECT_YAML["pull"]
+    step = build["prefect.deployments.steps.run_shell_script"]
+    assert step["script"] == "pwd"
+    directory = pull["prefect.deployments.steps.set_working_directory"]["directory"]
+    assert directory == "{{ " + step["id"] + ".stdout }}"
+    assert "$" not in str(PREFECT_YAML)  # no environment variable to set on the worker
+
+
+@pytest.mark.parametrize("name", DEPLOYMENTS)
+def test_every_deployment_entrypoint_loads_a_flow_that_takes_its_parameters(name, monkeypatch):
+    deployment = DEPLOYMENTS[name]
     monkeypatch.chdir(REPO)
     flow = load_flow_from_entrypoint(deployment["entrypoint"])
-    assert flow.name in {"ingest_feeds", "retag", "dedup"}
-    assert deployment["work_pool"]["name"] == "sahelwatch"
+    assert set(deployment["parameters"]) <= set(flow.parameters.properties)
+
+
+@pytest.mark.parametrize("name", DEPLOYMENTS)
+def test_every_relative_path_parameter_exists_in_the_repository_or_under_data(name):
+    for key, value in DEPLOYMENTS[name]["parameters"].items():
+        if key in {"feeds", "watchlist"}:
+            assert (REPO / value).is_file(), value
+        if key == "db":
+            assert value == "data/sahelwatch.duckdb"
