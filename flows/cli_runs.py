@@ -367,6 +367,12 @@ def run_serve(args: argparse.Namespace) -> int:
         from flows.serving import serve_deployments
 
         ready()
+        print(
+            f"sahelwatch: serving; to trigger a run from another shell, set "
+            f"PREFECT_API_URL={os.environ['PREFECT_API_URL']} (Ctrl-C stops)",
+            file=sys.stderr,
+            flush=True,
+        )
         serve_deployments(args.cron, feeds=args.feeds, db=args.db, watchlist=args.watchlist)
     print("sahelwatch: serve stopped", file=sys.stderr)
     return 0

@@ -26,10 +26,9 @@ import pytest
 
 from demo.site_server import DemoSite
 from tests.support.prefect_server import PREFECT, Background, PrefectServer
-from tests.support.sample_site import write_feeds
+from tests.support.sample_site import manifest_stored_documents, write_feeds
 
 REPO = Path(__file__).resolve().parents[2]
-SITE_MANIFEST = REPO / "demo" / "site" / "README.md"
 INGEST = "ingest_feeds/sahel-ingest"
 
 # The README's "Prefect" section, in order; each must exit 0 (the worker is started separately).
@@ -47,14 +46,6 @@ SCHEDULED_RUNS_TIMEOUT_S = 90
 FLOW_RUN_TIMEOUT_S = 300
 # The worker asks for work this often (Prefect's default, 10 s, would add waiting to every run).
 WORKER_QUERY_SECONDS = 1
-
-
-def manifest_stored_documents() -> int:
-    """'French documents stored | **N**' of the sample site's README: what one full run stores."""
-    found = re.search(r"\| French documents stored \| \*\*(\d+)\*\* \|", SITE_MANIFEST.read_text())
-    if not found:
-        raise RuntimeError(f"{SITE_MANIFEST} no longer states how many documents a run stores")
-    return int(found.group(1))
 
 
 def copy_tracked_files(destination: Path) -> Path:

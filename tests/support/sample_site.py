@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
 
 from demo.site_server import DemoSite
+
+SITE_MANIFEST = Path(__file__).resolve().parents[2] / "demo" / "site" / "README.md"
 
 
 def write_feeds(site: DemoSite, path: Path) -> Path:
@@ -26,3 +29,11 @@ def write_feeds(site: DemoSite, path: Path) -> Path:
         "utf-8",
     )
     return path
+
+
+def manifest_stored_documents() -> int:
+    """'French documents stored | **N**' of the sample site's README: what one full run stores."""
+    found = re.search(r"\| French documents stored \| \*\*(\d+)\*\* \|", SITE_MANIFEST.read_text())
+    if not found:
+        raise RuntimeError(f"{SITE_MANIFEST} no longer states how many documents a run stores")
+    return int(found.group(1))
