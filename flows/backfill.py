@@ -128,12 +128,12 @@ def backfill_key(source: Source) -> str:
 
 
 def outlet_names(config: FeedsConfig):
-    """The outlet name of a page: the feed list's name for its host, else the host itself."""
-    by_host = {urlsplit(f.url).hostname: f.name for f in config.feeds}
+    """The outlet name of a page: the feed list's name for its host (and port), else the host."""
+    by_host = {urlsplit(f.url).netloc.lower(): f.name for f in config.feeds}
 
     def name(url: str) -> str:
-        host = urlsplit(url).hostname or "unknown"
-        return by_host.get(host) or host
+        host = urlsplit(url).netloc.lower()
+        return by_host.get(host) or host or "unknown"
 
     return name
 

@@ -153,7 +153,7 @@ def prefect_session() -> Iterator[Callable[[], None]]:
         # Nobody reads a temporary API's logs, and it stops before the last ones are flushed.
         os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
 
-    with prefect_api() as api:
+    with prefect_api() as api, _api_setting(os.environ[API_URL_ENV]):
 
         def ready() -> None:
             wait_ready(api)
@@ -165,6 +165,16 @@ def prefect_session() -> Iterator[Callable[[], None]]:
                 )
 
         yield ready
+
+
+@contextmanager
+def _api_setting(url: str) -> Iterator[None]:
+    """Prefect reads PREFECT_API_URL once per process: a second command in the same process (the
+    demo runs several) must override what the first one left in Prefect's settings."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: url}):
+        yield
 
 
 def _prepared_store(args: argparse.Namespace):

@@ -29,6 +29,7 @@ from demo.site_server import (
     RequestRecord,
     load_outlets,
 )
+from extractors.date_window import child_sitemap_is_outside, entry_is_outside, parse_window
 from extractors.dates import page_metadata_date
 from extractors.errors import ConfigError, UsageError
 from extractors.robots import sitemap_urls_from_robots
@@ -508,23 +509,133 @@ def test_robots_txt_names_the_index_and_the_news_sitemap(
     assert parse_sitemap(client.get(named[1]).content, named[1]).kind == "urlset"
 
 
+def feed_links(site: DemoSite, client: httpx.Client, slug: str) -> set[str]:
+    links = set()
+    for feed in (f for f in site.feeds if f.outlet == slug):
+        links |= {e.get("link", "").split("?")[0] for e in parse_feed(client.get(feed.url)).entries}
+    return links
+
+
+def manifest_table(heading: str) -> list[list[str]]:
+    """The rows of the first table under a `### heading` of demo/site/README.md, cells stripped."""
+    section = README.split(f"### {heading}", 1)[1].split("\n### ", 1)[0]
+    lines = section.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    rows = lines[start:]
+    rows = rows[: next((i for i, line in enumerate(rows) if not line.startswith("|")), len(rows))]
+    return [[cell.strip() for cell in row.strip("|").split("|")] for row in rows[2:]]
+
+
+def manifest_archive() -> dict[str, tuple[str, str]]:
+    """Sitemap-only archive pages of section 11: path -> (published, lastmod)."""
+    section = README.split("### 11.", 1)[1].split("\n### ", 1)[0]
+    table = section.split("| path (`/actualites/…`)", 1)[1]
+    rows = [line for line in table.splitlines() if line.startswith("|")][1:]
+    archive = {}
+    for row in rows:
+        path, published, lastmod = (c.strip().strip("`") for c in row.strip("|").split("|")[:3])
+        archive["/actualites/" + path] = (published, published if lastmod == "same" else lastmod)
+    return archive
+
+
+def manifest_backfill() -> tuple[list[str], dict[str, int]]:
+    """Section 12: the backfill's command-line window and its expected figures by name."""
+    section = README.split("### 12.", 1)[1]
+    command = next(line for line in section.splitlines() if "sahelwatch backfill" in line)
+    figures = {row[0]: int(row[1]) for row in manifest_table("12. Backfill after the ingest")}
+    return command.split(), figures
+
+
+def option(words: list[str], name: str) -> str:
+    return words[words.index(name) + 1]
+
+
+README = (SITE_ROOT / "README.md").read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize("slug", SITEMAP_OUTLETS)
 def test_sitemaps_list_every_article_page_the_feeds_link_to_with_its_date(
     site: DemoSite, client: httpx.Client, slug: str
 ) -> None:
     listed = sitemap_entries(site, client, slug)
+    news_url = site.url(slug, NEWS_SITEMAP_PATH)
+    news = {e.loc: e for e in parse_sitemap(client.get(news_url).content, news_url).entries}
     assert PRIVATE_PAGE not in {urlsplit(u).path for u in listed}
+    assert set(news) == set(listed)
     for url, entry in listed.items():
         page = client.get(url)
         assert page.status_code == 200, url
-        assert page_metadata_date(page.text) == entry.lastmod, url
-    feed_links = set()
-    for feed in (f for f in site.feeds if f.outlet == slug):
-        feed_links |= {
-            e.get("link", "").split("?")[0] for e in parse_feed(client.get(feed.url)).entries
-        }
-    pages = {link for link in feed_links if link.endswith(".html") and PRIVATE_PAGE not in link}
-    assert pages == set(listed)
+        assert page_metadata_date(page.text) == news[url].news_publication_date, url
+        assert entry.lastmod >= news[url].news_publication_date, url  # edited later, or not
+    linked = feed_links(site, client, slug)
+    pages = {link for link in linked if link.endswith(".html") and PRIVATE_PAGE not in link}
+    assert pages <= set(listed)
+
+
+def test_the_sitemap_only_archive_is_the_one_the_manifest_lists(
+    site: DemoSite, client: httpx.Client
+) -> None:
+    slug = "bamako-matin"
+    listed = sitemap_entries(site, client, slug)
+    unlinked = set(listed) - feed_links(site, client, slug)
+    archive = manifest_archive()
+    assert {urlsplit(u).path for u in unlinked} == set(archive)
+    news_url = site.url(slug, NEWS_SITEMAP_PATH)
+    news = {e.loc: e for e in parse_sitemap(client.get(news_url).content, news_url).entries}
+    for path, (published, lastmod) in archive.items():
+        url = site.url(slug, path)
+        assert news[url].news_publication_date.date().isoformat() == published, path
+        assert listed[url].lastmod.date().isoformat() == lastmod, path
+    outlets = manifest_table("11. Sitemaps (for `sahelwatch backfill --site`)")
+    counts = {row[0].strip("`"): int(row[1].split(":")[-1].split()[0]) for row in outlets}
+    for outlet in SITEMAP_OUTLETS:
+        assert counts[outlet] == len(sitemap_entries(site, client, outlet)), outlet
+
+
+def test_the_backfill_figures_of_the_manifest_follow_from_the_served_sitemaps(
+    site: DemoSite, client: httpx.Client
+) -> None:
+    """Replays the backfill's sitemap rules (extractors.date_window) over the served sitemaps."""
+    command, expected = manifest_backfill()
+    window = parse_window(option(command, "--since"), option(command, "--until"))
+    slug = "bamako-matin"
+    robots = site.url(slug, "/robots.txt")
+    queue = sitemap_urls_from_robots(client.get(robots).text, robots)
+    listed, kept, rows_ruled_out = set(), set(), 0
+    while queue:
+        url = queue.pop(0)
+        sitemap = parse_sitemap(client.get(url).content, url)
+        for ref in sitemap.sitemaps:
+            if child_sitemap_is_outside(window, ref):
+                rows_ruled_out += 1
+                listed |= {
+                    e.loc for e in parse_sitemap(client.get(ref.loc).content, ref.loc).entries
+                }
+            else:
+                queue.append(ref.loc)
+        for entry in sitemap.entries:
+            listed.add(entry.loc)
+            if entry_is_outside(window, entry):
+                rows_ruled_out += 1
+            else:
+                kept.add(entry.loc)
+    known = {link for link in feed_links(site, client, slug) if link in kept}
+    fetched = kept - known
+    dated_outside = {
+        u for u in fetched if not window.contains(page_metadata_date(client.get(u).text))
+    }
+    figures = {
+        "pages listed in the sitemaps (distinct URLs)": len(listed),
+        "pages ruled out by sitemap dates, never fetched": len(listed - kept),
+        "sitemap entries and child sitemaps ruled out (`outside window by source`)": rows_ruled_out,
+        "pages found (`backfill pages found`)": len(kept),
+        "already stored by the ingest (`already known`)": len(known),
+        "pages fetched (`pages fetched`)": len(fetched),
+        "documents stored (`documents stored`)": len(fetched - dated_outside),
+        "fetched but dated outside the window (`skipped: outside_window`)": len(dated_outside),
+    }
+    assert figures == expected
+    assert slug in option(command, "--site")
 
 
 def test_the_gzip_sitemap_is_served_as_a_gzip_file(site: DemoSite, client: httpx.Client) -> None:
