@@ -41,7 +41,7 @@ from flows.config_files import load_feeds, load_watchlist
 from flows.extraction_pool import ExtractionPool
 from flows.fetcher import Fetcher, FetchResult
 from flows.store_setup import open_store
-from storage import documents, feed_state, mentions, runs
+from storage import documents, feed_state, fulltext, mentions, runs
 from storage.store import Store
 
 # Pages go to the process pool in batches: large enough to amortise the hand-off between
@@ -348,6 +348,7 @@ async def store_batch(
             mentions.replace_mentions(
                 con, {i: found[i] for i in result.stored_ids}, ctx.tagger.version
             )
+            mentions.record_entities(con, ctx.tagger.entities, ctx.tagger.version)
     outcome.stored += len(result.stored_ids)
     outcome.same_url += result.same_url
     outcome.same_text += result.same_text
@@ -378,6 +379,7 @@ async def finish(
         report.near_duplicates = dedup.index_new_documents(ctx.store)["grouped"]
     except StoreError as exc:  # the documents are stored; grouping waits for a rebuild
         report.warnings.append(f"near-duplicates not grouped: {exc}")
+    fulltext.refresh(ctx.store)  # rebuilds the search index only if documents were added
     report.duration_s = time.monotonic() - started
     with ctx.store.write() as con:
         report.alias_urls = documents.record_url_aliases(con, ctx.aliases, ctx.run_id)

@@ -15,7 +15,7 @@ from extractors.tagger import Tagger
 from flows import progress
 from flows.config_files import load_watchlist
 from flows.store_setup import open_store
-from storage import mentions, runs
+from storage import fulltext, mentions, runs
 from storage.documents import count_documents
 from storage.store import Store
 
@@ -54,6 +54,7 @@ def retag(db: str | None = None, watchlist: str | None = None) -> dict:
         "mentions_removed": dict(removed),
     }
     report = retag_markdown(run_id, counts)
+    fulltext.refresh(store)
     with store.write() as con:
         runs.finish_run(con, run_id, "completed", counts, report)
     create_markdown_artifact(markdown=report, key="retag-report", description="sahelwatch retag")
@@ -69,6 +70,7 @@ def retag_batch(
     with store.write() as con:
         before = mentions.entity_sets(con, list(found))
         mentions.replace_mentions(con, found, tagger.version)
+        mentions.record_entities(con, tagger.entities, tagger.version)
     added: Counter[str] = Counter()
     removed: Counter[str] = Counter()
     for doc_id, new in found.items():
