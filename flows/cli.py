@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from datetime import date
 
 from extractors.errors import SahelwatchError
 from flows.output import DEFAULT_MAX_WIDTH, FORMATS, render
@@ -116,14 +117,112 @@ def build_parser() -> argparse.ArgumentParser:
         "--rebuild", action="store_true", help="recompute signatures and groups for the whole store"
     )
     dedup.set_defaults(handler=_dedup)
+    _add_analyst_commands(sub, common)
     return parser
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a date as YYYY-MM-DD, got {value!r}") from None
+
+
+def _add_analyst_commands(sub, common: argparse.ArgumentParser) -> None:
+    """`search`, `export`, `report`: read-only, over the analyst views (README "For analysts")."""
+    window = argparse.ArgumentParser(add_help=False, parents=[common])
+    window.add_argument("--since", type=_date, metavar="YYYY-MM-DD", help="from this day (UTC)")
+    window.add_argument("--until", type=_date, metavar="YYYY-MM-DD", help="to this day, included")
+    raw = argparse.RawDescriptionHelpFormatter
+    search = sub.add_parser(
+        "search",
+        parents=[window],
+        formatter_class=raw,
+        help="French full-text search",
+        description="Stories containing every word of QUERY (any inflection, accents ignored), "
+        "best first, one line per story.",
+        epilog='example: sahelwatch search "attaque drone" --entity MLI --since 2025-01-01',
+    )
+    search.add_argument("query", help="words to find, e.g. 'attaque drone'")
+    search.add_argument(
+        "--entity",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only documents naming this entity (id or name; repeatable: all)",
+    )
+    search.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this outlet (repeatable: any)",
+    )
+    search.add_argument(
+        "--limit",
+        type=_positive_int,
+        default=20,
+        metavar="N",
+        help="at most N stories (default 20)",
+    )
+    search.set_defaults(handler=_search)
+    export = sub.add_parser(
+        "export",
+        parents=[window],
+        formatter_class=raw,
+        help="export documents, mentions, stories",
+        description="Write documents, mentions and stories under DIR: Parquet partitioned by "
+        "month (DIR/documents/month=2025-03/…), or one CSV or JSON-lines file per table.",
+        epilog="example: sahelwatch export --format parquet --out exports/ --since 2025-01-01",
+    )
+    export.add_argument("--format", choices=("parquet", "csv", "jsonl"), default="parquet")
+    export.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    export.set_defaults(handler=_export)
+    report = sub.add_parser(
+        "report",
+        parents=[window],
+        formatter_class=raw,
+        help="a self-contained HTML report",
+        description="One HTML file, no network needed to open it: mentions over time, largest "
+        "stories and their republication delays, co-mentions, source health.",
+        epilog="example: sahelwatch report --out report.html --since 2025-03-01 --entity jnim",
+    )
+    report.add_argument("--out", required=True, metavar="FILE", help="the HTML file to write")
+    report.add_argument(
+        "--entity",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only stories naming this entity (id or name; repeatable: any)",
+    )
+    report.set_defaults(handler=_report)
+
+
+def _search(args: argparse.Namespace) -> int:
+    from flows.analyst import run_search
+
+    return run_search(args)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from flows.analyst import run_export
+
+    return run_export(args)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from flows.analyst import run_report
+
+    return run_report(args)
 
 
 def _init(args: argparse.Namespace) -> int:
     from flows.store_setup import open_store
+    from storage import fulltext
     from storage.documents import count_documents
 
     store = open_store(args.db, args.watchlist)
+    fulltext.refresh(store)  # a store made before schema 4 gets its search index here
     with store.read() as con:
         total, seeds = count_documents(con), count_documents(con, "seed")
     print(f"store ready: {store.path} ({total} documents, {seeds} seed)")

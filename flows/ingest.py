@@ -41,6 +41,7 @@ from flows.config_files import load_feeds, load_watchlist
 from flows.extraction_pool import ExtractionPool
 from flows.fetcher import Fetcher, FetchResult
 from flows.store_setup import open_store
+from reports.run_chart import new_documents_chart
 from storage import documents, feed_state, fulltext, mentions, runs
 from storage.store import Store
 
@@ -388,6 +389,9 @@ async def finish(
         runs.finish_run(con, ctx.run_id, "completed", counts, markdown)
     artifact_id = await acreate_markdown_artifact(
         markdown=markdown, key="ingest-report", description=f"sahelwatch ingest run {ctx.run_id}"
+    )
+    await acreate_markdown_artifact(
+        markdown=new_documents_chart(counts), key="ingest-new-documents", description="per source"
     )
     return {"run_id": ctx.run_id, **counts, "report": markdown, "artifact_id": str(artifact_id)}
 
