@@ -54,9 +54,11 @@ def make_snippet(
         if running > best_count:
             best, best_count = start, running
     window = spans[best : best + size]
-    begin, end = window[0][0], window[-1][1]
-    prefix = ELLIPSIS if begin > 0 else ""
-    suffix = ELLIPSIS if end < len(text.rstrip()) else ""
+    at_start, at_end = best == 0, best + size >= len(spans)
+    begin = 0 if at_start else window[0][0]
+    end = len(text) if at_end else window[-1][1]
+    prefix = "" if at_start else ELLIPSIS
+    suffix = "" if at_end else ELLIPSIS
     body = " ".join(text[begin:end].split())
     marks = []
     offset = len(prefix)
