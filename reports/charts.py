@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import io
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 
 import matplotlib
 
@@ -21,7 +21,9 @@ from storage.analyst import SourceHealth, Story
 matplotlib.rcParams.update(
     {"svg.fonttype": "none", "svg.hashsalt": "sahelwatch", "font.size": 9, "axes.grid": True}
 )
-WIDTH_IN, HEIGHT_IN = 8.0, 3.4
+WIDTH_IN, HEIGHT_IN = 9.0, 3.4
+# Longer windows are drawn per ISO week: daily lines over months are unreadable.
+WEEKLY_AFTER_DAYS = 45
 NO_DATA = "nothing in this window"
 # Story titles are cut to this many characters on the chart's axis.
 TITLE_CHARS = 48
@@ -29,21 +31,31 @@ _XML_PROLOGUE = re.compile(r"^.*?(?=<svg)", re.S)
 
 
 def mentions_over_time(series: Sequence[tuple[date, str, str, int]], title: str) -> str:
-    """One line per entity: unique stories naming it per day."""
+    """One line per entity: unique stories naming it per day, or per week over a long window."""
     fig, ax = plt.subplots(figsize=(WIDTH_IN, HEIGHT_IN))
-    lines: dict[str, list[tuple[date, int]]] = defaultdict(list)
+    counts: dict[str, Counter[date]] = defaultdict(Counter)
+    days = [day for day, *_ in series]
+    weekly = bool(days) and (max(days) - min(days)).days > WEEKLY_AFTER_DAYS
     for day, _, name, stories in series:
-        lines[name].append((day, stories))
-    for name, points in lines.items():
-        ax.plot([d for d, _ in points], [n for _, n in points], marker="o", ms=3, label=name)
-    if lines:
-        ax.legend(loc="upper left", fontsize=8, ncols=2)
+        counts[name][_bucket(day, weekly)] += stories
+    if counts:
+        step = timedelta(days=7 if weekly else 1)
+        first, last = _bucket(min(days), weekly), _bucket(max(days), weekly)
+        buckets = [first + step * i for i in range((last - first) // step + 1)]
+        for name, per_bucket in counts.items():  # days without a story are zeros, not gaps
+            ax.plot(buckets, [per_bucket[b] for b in buckets], marker="o", ms=3, label=name)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+        ax.yaxis.get_major_locator().set_params(integer=True)
     else:
         _no_data(ax)
-    ax.set_ylabel("stories per day")
+    ax.set_ylabel(f"stories per {'week' if weekly else 'day'}")
     ax.set_title(title)
     return _svg(fig)
+
+
+def _bucket(day: date, weekly: bool) -> date:
+    return day - timedelta(days=day.weekday()) if weekly else day
 
 
 def story_delays(stories: Sequence[Story]) -> str:

@@ -198,7 +198,9 @@ def largest_stories(
             ORDER BY copies DESC, seen_at DESC, story_id LIMIT $n
         )
         SELECT l.story_id, l.title, l.first_source, l.first_seen, l.copies,
-               list((c.source, epoch(c.lag) / 3600.0, c.is_root) ORDER BY c.lag, c.source)
+               list(struct_pack(source := c.source, lag_hours := epoch(c.lag) / 3600.0,
+                                is_root := c.is_root)
+                    ORDER BY c.lag, c.source)
         FROM largest l JOIN story_copies c ON c.story_id = l.story_id
         GROUP BY ALL
         ORDER BY l.copies DESC, l.first_seen DESC, l.story_id
@@ -206,7 +208,7 @@ def largest_stories(
         {**window.params(), "n": n},
     )
     return [
-        Story(story_id, title, source, seen, tuple(StoryCopy(*c.values()) for c in copies))
+        Story(story_id, title, source, seen, tuple(StoryCopy(**c) for c in copies))
         for story_id, title, source, seen, _, copies in rows
     ]
 
