@@ -21,13 +21,31 @@ CREATE TABLE watchlist_entities (
     recorded_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
 );
 
--- When the full-text index was last built, and over which documents (storage/fulltext.py): a
--- refresh rebuilds it only when the documents changed since.
+-- The French full-text index (storage/fulltext.py), kept current incrementally by the writers:
+-- each word once with its stem (French Snowball stemmer of the fts extension, accents folded,
+-- '' for stopwords), and per document and field the stems it holds and how often.
+CREATE TABLE search_words (
+    word VARCHAR NOT NULL,               -- lower case, accents folded
+    stem VARCHAR NOT NULL
+);
+CREATE TABLE search_postings (
+    document_id VARCHAR NOT NULL,
+    field VARCHAR NOT NULL,              -- title, text
+    stem VARCHAR NOT NULL,
+    tf INTEGER NOT NULL                  -- occurrences of the stem in the field
+);
+-- One row per indexed document and field: its length in indexed words (for BM25).
+CREATE TABLE search_fields (
+    document_id VARCHAR NOT NULL,
+    field VARCHAR NOT NULL,
+    length INTEGER NOT NULL
+);
+-- The documents the index covered at its last refresh: a refresh with nothing new does nothing.
 CREATE TABLE search_index_state (
     documents BIGINT NOT NULL,
     fingerprint BIGINT NOT NULL,         -- bit_xor of hash(id) >> 1 over the indexed documents
     built_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
-    build_seconds DOUBLE NOT NULL
+    build_seconds DOUBLE NOT NULL        -- the last refresh's duration
 );
 
 -- One row per (document, entity), with the entity's type and the document's story and time.

@@ -15,10 +15,10 @@ BY_KEY = {a["key"]: a for a in MANIFEST["articles"]}
 
 
 def search(store, query: str, **filters) -> list[str]:
-    """The keys of the articles found, best first."""
+    """The stories found, best first, each named by its first copy's key."""
     keys = {id_of(a): a["key"] for a in MANIFEST["articles"]}
     with store.read() as con:
-        return [keys[hit.document_id] for hit in fulltext.search(con, query, **filters)]
+        return [keys[hit.story_id] for hit in fulltext.search(con, query, **filters)]
 
 
 def test_a_title_match_ranks_above_a_passing_mention(analyst_store):
