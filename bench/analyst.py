@@ -30,97 +30,38 @@ COPY_SHARE = 0.2  # of generated documents, wire copies of an earlier story
 WORDS_PER_DOCUMENT = 350
 DAYS = 365
 SEARCH_QUERY = "attaque drone"
-# Words of the generated texts: French news vocabulary, so stemming and stopwords do real work.
-VOCABULARY = [
-    "attaque",
-    "attaques",
-    "attaqué",
-    "drone",
-    "drones",
-    "frappe",
-    "frappes",
-    "armée",
-    "soldats",
-    "convoi",
-    "convois",
-    "embuscade",
-    "village",
-    "villages",
-    "région",
-    "gouvernement",
-    "ministre",
-    "président",
-    "transition",
-    "sécurité",
-    "frontière",
-    "frontières",
-    "accord",
-    "coopération",
-    "militaire",
-    "population",
-    "déplacés",
-    "aide",
-    "humanitaire",
-    "élections",
-    "sommet",
-    "délégation",
-    "communiqué",
-    "autorités",
-    "habitants",
-    "marché",
-    "route",
-    "routes",
-    "blocus",
-    "carburant",
-    "vivres",
-    "école",
-    "écoles",
-    "santé",
-    "pluie",
-    "inondations",
-    "récolte",
-    "prix",
-    "économie",
-    "mine",
-    "mines",
-    "or",
-    "pétrole",
-    "le",
-    "la",
-    "les",
-    "de",
-    "des",
-    "du",
-    "un",
-    "une",
-    "et",
-    "en",
-    "dans",
-    "pour",
-    "sur",
-    "avec",
-    "par",
-    "au",
-    "aux",
-    "que",
-    "qui",
-    "est",
-    "ont",
-    "été",
-    "a",
-]
+# Words of the generated texts: French function words first (most frequent), then pseudo-words
+# and French news words, drawn with a skew (rank = n * u^3) so that, as in real news, a few words
+# are everywhere and a query's words are in a few percent of the documents.
+_FUNCTION_TEXT = "le la les de des du un une et en dans pour sur avec par au aux que qui est"
+FUNCTION_WORDS = _FUNCTION_TEXT.split()
+_NEWS_TEXT = """
+    attaque attaques attaqué drone drones frappe frappes armée soldats convoi convois embuscade
+    village villages région gouvernement ministre président transition sécurité frontière
+    frontières accord coopération militaire population déplacés aide humanitaire élections
+    sommet délégation communiqué autorités habitants marché route routes blocus carburant
+    vivres école écoles santé pluie inondations récolte prix économie mine mines or pétrole
+"""
+NEWS_WORDS = _NEWS_TEXT.split()
+_SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]
+PSEUDO_WORDS = [a + b + c for a in _SYLLABLES[:40] for b in _SYLLABLES[:10] for c in ("", "ne")]
+VOCABULARY = FUNCTION_WORDS + PSEUDO_WORDS[:1000] + NEWS_WORDS + PSEUDO_WORDS[1000:]
+SKEW = 3
 
 QUERIES = {
     "jnim_per_week_in_burkina": """
         SELECT iso_week, stories FROM co_mentions
         WHERE entity_a = 'BFA' AND entity_b = 'jnim' ORDER BY week""",
     "armed_groups_this_week_in_burkina": """
-        WITH params AS (SELECT date_trunc('week', max(day)) AS this_week FROM articles)
-        SELECT m.entity_name, count(DISTINCT m.story_id) AS stories
-        FROM article_mentions m JOIN articles a ON a.story_id = m.story_id
-        WHERE m.entity_type = 'armed_group' AND list_contains(a.countries, 'BFA')
-          AND a.day >= (SELECT this_week FROM params)
-        GROUP BY m.entity_name ORDER BY stories DESC""",
+        WITH params AS (SELECT date_trunc('week', max(day)) AS this_week FROM mentions_daily),
+        burkina AS (
+            SELECT DISTINCT story_id FROM article_mentions
+            WHERE entity_id = 'BFA' AND day >= (SELECT this_week FROM params))
+        SELECT entity_name, count(DISTINCT story_id) AS stories
+        FROM article_mentions
+        WHERE entity_type = 'armed_group' AND day >= (SELECT this_week FROM params)
+          AND story_id IN (SELECT story_id FROM burkina)
+        GROUP BY entity_name ORDER BY stories DESC""",
     "mali_daily_attention": """
         SELECT day, stories, documents FROM mentions_daily
         WHERE entity_id = 'MLI' ORDER BY day""",
@@ -152,6 +93,7 @@ def run(sizes: tuple[int, ...] = SIZES, repeats: int = REPEATS) -> dict:
             _generate(store, have, size - INGEST_BATCH)
             generate_s = time.perf_counter() - started
             with store.write() as con:
+                con.execute("SET enable_progress_bar = false")
                 rebuild = fulltext.refresh_index(con, force=True).seconds
             _generate(store, size - INGEST_BATCH, size)  # what one ingest run adds
             with store.write() as con:
@@ -173,6 +115,7 @@ def run(sizes: tuple[int, ...] = SIZES, repeats: int = REPEATS) -> dict:
 def _measure(store: Store, repeats: int) -> dict:
     figures: dict = {"queries_s": {}}
     with store.read() as con:
+        con.execute("SET enable_progress_bar = false")
         for name, sql in QUERIES.items():
             figures["queries_s"][name] = _median_s(
                 repeats, lambda sql=sql: con.execute(sql).fetchall()
@@ -201,6 +144,7 @@ def _entities(store: Store) -> None:
 def _generate(store: Store, start: int, stop: int) -> None:
     """Documents start..stop-1 with their mentions, and feed runs and skips over the year."""
     with store.write() as con:
+        con.execute("SET enable_progress_bar = false")
         con.execute("SELECT setseed(0.42)")
         con.execute(
             """
@@ -216,10 +160,10 @@ def _generate(store: Store, start: int, stop: int) -> None:
             SELECT printf('d%015x', i), 'https://bench.example/' || i,
                    'https://bench.example/' || i, 'Outlet ' || (i % $sources),
                    array_to_string(list_transform(range(10),
-                       x -> words[1 + CAST(floor(random() * len(words)) AS INT)]), ' '),
+                       x -> words[1 + CAST(floor(pow(random(), $skew) * len(words)) AS INT)]), ' '),
                    t, t + INTERVAL 1 HOUR, 'fr', 0.99,
                    array_to_string(list_transform(range($n_words),
-                       x -> words[1 + CAST(floor(random() * len(words)) AS INT)]), ' '),
+                       x -> words[1 + CAST(floor(pow(random(), $skew) * len(words)) AS INT)]), ' '),
                    'page', md5(i::VARCHAR), 'feed',
                    CASE WHEN i > 100 AND random() < $copy_share
                         THEN printf('d%015x', i - 1 - CAST(floor(random() * 50) AS INT)) END,
@@ -232,6 +176,7 @@ def _generate(store: Store, start: int, stop: int) -> None:
                 "total": SIZES[-1],
                 "days": DAYS,
                 "words": VOCABULARY,
+                "skew": SKEW,
                 "n_words": WORDS_PER_DOCUMENT,
                 "sources": SOURCES,
                 "copy_share": COPY_SHARE,

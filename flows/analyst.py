@@ -29,6 +29,7 @@ def reading(db: str | None) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection to an existing, upgraded store: read commands never create one."""
     store = Store(resolve_db_path(db))
     with store.read() as con:
+        con.execute("SET enable_progress_bar = false")  # stdout is for results
         analyst.check_schema(con, str(store.path))
         yield con
 

@@ -220,10 +220,9 @@ def search(
             JOIN search_fields f ON f.document_id = p.document_id AND f.field = p.field
             GROUP BY p.document_id
         ),
-        found AS (
-            SELECT d.id, coalesce(d.duplicate_of, d.id) AS story_id, sc.score, d.source,
-                   coalesce(d.published_at, d.fetched_at, d.stored_at) AS seen_at,
-                   d.title, d.url, d.text
+        found AS (  -- ids and scores only: the text is read for the shown results alone
+            SELECT d.id, coalesce(d.duplicate_of, d.id) AS story_id, sc.score,
+                   coalesce(d.published_at, d.fetched_at, d.stored_at) AS seen_at
             FROM scores sc JOIN documents d ON d.id = sc.document_id
             WHERE ($since IS NULL OR coalesce(d.published_at, d.fetched_at, d.stored_at)
                                      >= CAST($since AS TIMESTAMPTZ))
@@ -236,13 +235,19 @@ def search(
                        ON w.e = lower(m.entity_id) OR w.e = lower(m.entity_name)
                    GROUP BY m.document_id
                    HAVING count(DISTINCT w.e) = (SELECT count(DISTINCT e) FROM wanted)))
+        ),
+        best AS (
+            SELECT id, story_id, score, seen_at,
+                   count(*) OVER (PARTITION BY story_id) AS copies_matched
+            FROM found
+            QUALIFY row_number() OVER (PARTITION BY story_id ORDER BY score DESC, seen_at, id) = 1
+            ORDER BY score DESC, seen_at DESC, id
+            LIMIT $limit
         )
-        SELECT id, story_id, score, source, seen_at, title, url, text,
-               count(*) OVER (PARTITION BY story_id) AS copies_matched
-        FROM found
-        QUALIFY row_number() OVER (PARTITION BY story_id ORDER BY score DESC, seen_at, id) = 1
-        ORDER BY score DESC, seen_at DESC, id
-        LIMIT $limit
+        SELECT b.id, b.story_id, b.score, d.source, b.seen_at, d.title, d.url, d.text,
+               b.copies_matched
+        FROM best b JOIN documents d ON d.id = b.id
+        ORDER BY b.score DESC, b.seen_at DESC, b.id
     """
     params = {
         "stems": bulk.strings(sorted(stems)),
