@@ -197,28 +197,26 @@ def search(
         stats AS (
             SELECT field, count(*) AS n, avg(length) AS avgdl FROM search_fields GROUP BY field
         ),
-        df AS (
-            SELECT p.field, p.stem, count(*) AS df
-            FROM search_postings p JOIN q ON q.stem = p.stem GROUP BY ALL
+        hits AS MATERIALIZED (  -- the one scan of the postings
+            SELECT p.* FROM search_postings p WHERE p.stem IN (SELECT stem FROM q)
         ),
+        df AS (SELECT field, stem, count(*) AS df FROM hits GROUP BY ALL),
         matched AS (  -- documents holding every stem, in any field
-            SELECT p.document_id FROM search_postings p JOIN q ON q.stem = p.stem
-            GROUP BY p.document_id
-            HAVING count(DISTINCT p.stem) = (SELECT count(*) FROM q)
+            SELECT document_id FROM hits GROUP BY document_id
+            HAVING count(DISTINCT stem) = (SELECT count(*) FROM q)
         ),
         scores AS (  -- BM25 per field, the title's weighted
-            SELECT p.document_id,
-                   sum(CASE p.field WHEN 'title' THEN $title_weight ELSE 1 END
+            SELECT h.document_id,
+                   sum(CASE h.field WHEN 'title' THEN $title_weight ELSE 1 END
                        * ln(1 + (s.n - df.df + 0.5) / (df.df + 0.5))
-                       * p.tf * ($k1 + 1)
-                       / (p.tf + $k1 * (1 - $b + $b * f.length / greatest(s.avgdl, 1)))) AS score
-            FROM search_postings p
-            JOIN matched m ON m.document_id = p.document_id
-            JOIN q ON q.stem = p.stem
-            JOIN df ON df.field = p.field AND df.stem = p.stem
-            JOIN stats s ON s.field = p.field
-            JOIN search_fields f ON f.document_id = p.document_id AND f.field = p.field
-            GROUP BY p.document_id
+                       * h.tf * ($k1 + 1)
+                       / (h.tf + $k1 * (1 - $b + $b * f.length / greatest(s.avgdl, 1)))) AS score
+            FROM hits h
+            JOIN matched m ON m.document_id = h.document_id
+            JOIN df ON df.field = h.field AND df.stem = h.stem
+            JOIN stats s ON s.field = h.field
+            JOIN search_fields f ON f.document_id = h.document_id AND f.field = h.field
+            GROUP BY h.document_id
         ),
         found AS (  -- ids and scores only: the text is read for the shown results alone
             SELECT d.id, coalesce(d.duplicate_of, d.id) AS story_id, sc.score,
