@@ -48,6 +48,18 @@ def _neardup_headline(figures: dict) -> list[tuple[str, Any]]:
     return [*rows, ("growth_largest_vs_smallest", figures["growth_largest_vs_smallest"])]
 
 
+def _analyst_headline(figures: dict) -> list[tuple[str, Any]]:
+    rows = []
+    for size, sized in figures["sizes"].items():
+        rows += [
+            (f"slowest of 5 analyst queries s @ {size:,} docs", max(sized["queries_s"].values())),
+            (f"search s @ {size:,} docs", sized["search_s"]),
+            (f"index refresh (100 new) s @ {size:,} docs", sized["index_refresh_100_new_s"]),
+            (f"index full rebuild s @ {size:,} docs", sized["index_full_rebuild_s"]),
+        ]
+    return rows
+
+
 @dataclass(frozen=True)
 class Benchmark:
     name: str
@@ -119,6 +131,14 @@ BENCHMARKS = {
             "about 10 s",
             "about 10 s (no smaller size)",
             headline_keys("pages_per_s", "sequential_ms_per_page", "bomb_peak_python_mb"),
+        ),
+        Benchmark(
+            "analyst",
+            "bench.analyst",
+            "about three minutes",
+            "about 10 s",
+            _analyst_headline,
+            {"sizes": (1_000, 2_000), "repeats": 1},
         ),
     )
 }

@@ -60,6 +60,18 @@ class IngestReport:
             "dead_feeds": list(self.dead_feeds),
             "silent_feeds": list(self.silent_feeds),
             "duration_s": round(self.duration_s, 2),
+            # Per feed, for the `source_health` view and the per-run chart of new documents.
+            "per_feed": [
+                {
+                    "source": f.name,
+                    "feed_url": f.url,
+                    "status": f.status,
+                    "items_seen": f.items_seen,
+                    "stored": f.stored,
+                    "skipped": sum(f.skipped.values()),
+                }
+                for f in self.feeds
+            ],
             **self.extra,
         }
 

@@ -39,7 +39,7 @@ from flows.fetcher import Fetcher
 from flows.pipeline import PageJob, Pipeline
 from flows.run_guard import RunBook, guarded_run
 from flows.store_setup import open_store
-from storage import backfills, documents
+from storage import backfills, documents, fulltext
 from storage.backfills import BackfillItem
 from storage.store import Store
 
@@ -322,6 +322,7 @@ def finish(
         report.near_duplicates = dedup.index_new_documents(store)["grouped"]
     except StoreError as exc:
         report.warnings.append(f"near-duplicates not grouped: {exc}")
+    fulltext.refresh(store)
     with store.write() as con:
         totals = backfills.counts(con, backfill_id)
         status = "completed" if totals["pending"] == 0 and not report.warnings else "partial"

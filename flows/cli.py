@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
 from extractors.errors import SahelwatchError
-from flows import cli_runs
+from flows import cli_analyst, cli_runs
 from flows.output import DEFAULT_MAX_WIDTH, FORMATS, render
 
 EXIT_INTERRUPTED = 130
@@ -94,14 +94,17 @@ def build_parser() -> argparse.ArgumentParser:
     stats.set_defaults(handler=_stats)
 
     cli_runs.add_flow_commands(command)
+    cli_analyst.add_analyst_commands(command)
     return parser
 
 
 def _init(args: argparse.Namespace) -> int:
     from flows.store_setup import open_store
+    from storage import fulltext
     from storage.documents import count_documents
 
     store = open_store(args.db, args.watchlist)
+    fulltext.refresh(store)  # a store made before schema 4 gets its search index here
     with store.read() as con:
         total, seeds = count_documents(con), count_documents(con, "seed")
     print(f"store ready: {store.path} ({total} documents, {seeds} seed)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import date
 
 
 def positive_int(value: str) -> int:
@@ -35,3 +36,10 @@ def positive_rate(value: str) -> float:
             f"must be a number of pages per second above 0, got {value!r}"
         )
     return number
+
+
+def iso_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a date as YYYY-MM-DD, got {value!r}") from None

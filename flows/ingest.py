@@ -37,7 +37,8 @@ from flows.fetcher import Fetcher, FetchResult
 from flows.pipeline import PageJob, Pipeline
 from flows.run_guard import RunBook, guarded_run
 from flows.store_setup import open_store
-from storage import documents, feed_state
+from reports.run_chart import new_documents_chart
+from storage import documents, feed_state, fulltext
 
 Alias = tuple[str, str, str, str]  # (raw URL, canonical URL, source, feed URL)
 
@@ -114,6 +115,9 @@ async def ingest_feeds(
         result = finish(ctx, book, report, [state for _, state in ctx.finished], started)
     artifact_id = await acreate_markdown_artifact(
         markdown=result["report"], key="ingest-report", description=f"sahelwatch ingest {run_id}"
+    )
+    await acreate_markdown_artifact(
+        markdown=new_documents_chart(result), key="ingest-new-documents", description="per source"
     )
     return {**result, "artifact_id": str(artifact_id)}
 
@@ -273,6 +277,7 @@ def finish(
         report.near_duplicates = dedup.index_new_documents(store)["grouped"]
     except StoreError as exc:  # the documents are stored; grouping waits for a rebuild
         report.warnings.append(f"near-duplicates not grouped: {exc}")
+    fulltext.refresh(store)  # indexes only the documents added since the last refresh
     report.alias_urls = ctx.aliases_recorded
     report.duration_s = time.monotonic() - started
     counts, markdown = report.counts(), report.to_markdown()

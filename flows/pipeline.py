@@ -166,6 +166,7 @@ class Pipeline:
                 result = documents.append(con, docs, skips, self.run_id)
                 stored = {i: found[i] for i in result.stored_ids}
                 mentions.replace_mentions(con, stored, self.tagger.version)
+                mentions.record_entities(con, self.tagger.entities, self.tagger.version)
                 if after_store is not None:
                     after_store(con, jobs, skips)
         outcome.stored += len(result.stored_ids)

@@ -16,7 +16,7 @@ from flows import progress
 from flows.config_files import load_watchlist
 from flows.run_guard import guarded_run
 from flows.store_setup import open_store
-from storage import mentions
+from storage import fulltext, mentions
 from storage.documents import count_documents
 from storage.store import Store
 
@@ -58,6 +58,7 @@ def retag_all(store: Store, tagger: Tagger) -> dict:
         documents += len(batch)
         after = batch[-1][0]
         progress.report("advance", len(batch))
+    fulltext.refresh(store)
     return {
         "documents": documents,
         "watchlist_version": tagger.version,
@@ -75,6 +76,7 @@ def retag_batch(
     with store.write() as con:
         before = mentions.entity_sets(con, list(found))
         mentions.replace_mentions(con, found, tagger.version)
+        mentions.record_entities(con, tagger.entities, tagger.version)
     added: Counter[str] = Counter()
     removed: Counter[str] = Counter()
     for doc_id, new in found.items():

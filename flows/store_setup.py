@@ -9,7 +9,7 @@ from extractors.seed import seed_document, seed_url
 from extractors.tagger import Tagger
 from flows import dedup
 from flows.config_files import load_watchlist
-from storage import documents, mentions
+from storage import documents, fulltext, mentions
 from storage.store import Store, resolve_db_path
 
 SEED_DIR = Path(__file__).resolve().parent.parent / "data" / "seed"
@@ -45,5 +45,7 @@ def seed_store(store: Store, watchlist: str | None = None) -> int:
         stored = set(documents.append(con, missing, [], run_id=None).stored_ids)
         found = {d.id: tagger.tag(d.text) for d in missing if d.id in stored}
         mentions.replace_mentions(con, found, tagger.version)
+        mentions.record_entities(con, tagger.entities, tagger.version)
     dedup.index_new_documents(store)
+    fulltext.refresh(store)
     return len(stored)

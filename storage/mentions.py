@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import duckdb
 
 from extractors.tagger import Mention
+from extractors.watchlist import Entity
 from storage import bulk
 
 _MENTION_COLUMNS = {
@@ -46,6 +47,41 @@ def replace_mentions(
         f"SELECT value, ? FROM {bulk.STRING_LIST}",
         [version, ids],
     )
+
+
+_ENTITY_COLUMNS = {
+    "watchlist_version": "VARCHAR",
+    "entity_id": "VARCHAR",
+    "entity_kind": "VARCHAR",
+    "entity_type": "VARCHAR",
+    "entity_name": "VARCHAR",
+    "country": "VARCHAR",
+    "valid_from": "DATE",
+    "valid_to": "DATE",
+    "note": "VARCHAR",
+}
+
+
+def record_entities(
+    con: duckdb.DuckDBPyConnection, entities: Sequence[Entity], version: str
+) -> int:
+    """Keep the watchlist's entities once per version, so views can say an actor's type."""
+    (known,) = con.execute(
+        "SELECT count(*) FROM watchlist_entities WHERE watchlist_version = ?", [version]
+    ).fetchone()
+    if known or not entities:
+        return 0
+    rows = [
+        (version, e.id, e.kind, e.type, e.name, e.country, e.valid_from, e.valid_to, e.note)
+        for e in entities
+    ]
+    columns = ", ".join(_ENTITY_COLUMNS)
+    con.execute(
+        f"INSERT INTO watchlist_entities ({columns}) SELECT {columns} "
+        f"FROM {bulk.records_source(_ENTITY_COLUMNS)}",
+        [bulk.records(list(_ENTITY_COLUMNS), rows)],
+    )
+    return len(rows)
 
 
 def entity_sets(con: duckdb.DuckDBPyConnection, document_ids: Sequence[str]) -> dict[str, set[str]]:

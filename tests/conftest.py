@@ -8,6 +8,9 @@ import pytest
 
 from tests.support.http_server import HttpTestServer
 
+# The analyst fixture store (`analyst_store`), shared by storage, report and docs tests.
+pytest_plugins = ["tests.support.analyst_fixture"]
+
 
 @pytest.fixture
 def http_server() -> Iterator[HttpTestServer]:

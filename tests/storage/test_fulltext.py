@@ -1,0 +1,63 @@
+"""French full-text search: inflections and accents, title above passing mention, filters."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from extractors.errors import UsageError
+from storage import fulltext
+from tests.support.analyst_store import id_of, load_manifest
+
+MANIFEST = load_manifest()
+BY_KEY = {a["key"]: a for a in MANIFEST["articles"]}
+
+
+def search(store, query: str, **filters) -> list[str]:
+    """The stories found, best first, each named by its first copy's key."""
+    keys = {id_of(a): a["key"] for a in MANIFEST["articles"]}
+    with store.read() as con:
+        return [keys[hit.story_id] for hit in fulltext.search(con, query, **filters)]
+
+
+def test_a_title_match_ranks_above_a_passing_mention(analyst_store):
+    # a1 has "attaques" and "drones" in its title; a3 says "une attaque de drone" once.
+    assert search(analyst_store, "attaque drone") == MANIFEST["expected"]["search_attaque_drone"]
+
+
+def test_inflected_and_unaccented_forms_are_found(analyst_store):
+    # "securite frontieres": a5 writes "la sécurité des frontières".
+    assert search(analyst_store, "securite frontiere") == ["a5"]
+    # "tues" finds "tués" (a4), "convois" finds "convoi"/"convois" (a4, a10)
+    assert search(analyst_store, "tues") == ["a4"]
+    assert sorted(search(analyst_store, "convois")) == ["a10", "a4"]
+
+
+def test_copies_of_a_story_come_back_as_one_result(analyst_store):
+    with analyst_store.read() as con:
+        hits = fulltext.search(con, "délégation russe")
+    assert [h.story_id for h in hits] == [id_of(BY_KEY["a5"])]
+    assert hits[0].copies_matched == 2
+
+
+def test_filters_by_entity_source_and_dates(analyst_store):
+    assert search(analyst_store, "drones", entities=("NER",)) == ["a3"]
+    both = search(analyst_store, "drones", entities=("Burkina Faso", "jnim"))
+    assert sorted(both) == ["a1", "a6"]
+    assert sorted(search(analyst_store, "convois", sources=("Burkina 24",))) == ["a10", "a4"]
+    assert search(analyst_store, "convoi", sources=("Le Sahélien",)) == []
+    one_day = {"since": date(2025, 3, 20), "until": date(2025, 3, 20)}
+    assert search(analyst_store, "jnim", **one_day) == ["a10"]
+
+
+def test_a_query_of_common_words_only_is_refused(analyst_store):
+    with analyst_store.read() as con, pytest.raises(UsageError):
+        fulltext.search(con, "le la des")
+
+
+def test_the_index_is_rebuilt_only_when_documents_changed(analyst_store):
+    assert fulltext.refresh(analyst_store).rebuilt is False
+    assert fulltext.refresh(analyst_store, force=True).rebuilt is True
+    with analyst_store.read() as con:
+        assert fulltext.is_current(con)
