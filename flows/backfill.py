@@ -39,6 +39,7 @@ from flows.fetcher import Fetcher
 from flows.pipeline import PageJob, Pipeline
 from flows.run_guard import RunBook, guarded_run
 from flows.store_setup import open_store
+from reports.run_chart import new_documents_chart
 from storage import backfills, documents, fulltext
 from storage.backfills import BackfillItem
 from storage.store import Store
@@ -117,6 +118,9 @@ async def backfill(
         key="backfill-report",
         description=f"sahelwatch backfill {run_id}",
     )
+    await acreate_markdown_artifact(
+        markdown=new_documents_chart(result), key="backfill-new-documents", description="per source"
+    )
     return result
 
 
@@ -186,11 +190,11 @@ def record_unit(
     outcome: FeedOutcome,
 ) -> None:
     """One unit and its pages in one transaction; a unit that failed is retried next run."""
-    if unit.warning and not unit.items:
-        report.warnings.append(unit.warning)
-        return
     if unit.warning:
         report.warnings.append(unit.warning)
+    if unit.failed:
+        report.extra["units_failed"] = report.extra.get("units_failed", 0) + 1
+        return
     with store.write() as con:
         backfills.record_unit(con, backfill_id, unit.name, unit.items, unit.outside_window)
         documents.record_skips(con, unit.skips, run_id)
@@ -325,7 +329,8 @@ def finish(
     fulltext.refresh(store)
     with store.write() as con:
         totals = backfills.counts(con, backfill_id)
-        status = "completed" if totals["pending"] == 0 and not report.warnings else "partial"
+        finished = totals["pending"] == 0 and not report.extra.get("units_failed")
+        status = "completed" if finished else "partial"
         backfills.set_status(con, backfill_id, status)
     report.extra.update(
         {
@@ -336,6 +341,13 @@ def finish(
     )
     report.duration_s = time.monotonic() - started
     counts, markdown = report.counts(), report.to_markdown()
-    counts = {**counts, "backfill_id": backfill_id, "backfill_status": status}
+    with store.read() as con:  # per outlet, for the chart (a backfill polls no feed)
+        per_source = documents.stored_per_source(con, book.run_id)
+    counts = {
+        **counts,
+        "per_feed": [{"source": name, "stored": n} for name, n in per_source.items()],
+        "backfill_id": backfill_id,
+        "backfill_status": status,
+    }
     book.complete(counts, markdown)
     return {"run_id": book.run_id, **counts, "report": markdown}

@@ -36,7 +36,8 @@ class Unit:
     items: list[BackfillItem] = field(default_factory=list)
     outside_window: int = 0
     skips: list[Skip] = field(default_factory=list)
-    warning: str | None = None  # the unit could not be read (it is retried on the next run)
+    warning: str | None = None  # what went wrong reading it (malformed, cut short, unreachable)
+    failed: bool = False  # nothing could be read: not recorded as done, retried next run
     passed_over: Counter[str] = field(default_factory=Counter)  # archive records that are no pages
 
 
@@ -124,12 +125,12 @@ async def _sitemaps(source: Source, fetcher: Fetcher, done: set[str]) -> AsyncIt
             continue
         result = await fetcher.fetch_feed(url)
         if not result.ok:
-            yield Unit(name, warning=f"{url}: {result.error or result.error_kind}")
+            yield Unit(name, warning=f"{url}: {result.error or result.error_kind}", failed=True)
             continue
         try:
             sitemap = parse_sitemap(result.body or b"", result.final_url)
         except SourceError as exc:
-            yield Unit(name, warning=str(exc))
+            yield Unit(name, warning=str(exc), failed=True)
             continue
         if sitemap.kind == "index":  # indexes are read again on resume: never a done unit
             name = f"sitemap-index:{url}"
@@ -189,7 +190,7 @@ async def _feed_pages(source: Source, fetcher: Fetcher, done: set[str]) -> Async
         if result.status == 404 and number > 1:
             return  # past the last page, as WordPress answers
         if not result.ok:
-            yield Unit(name, warning=f"{url}: {result.error or result.error_kind}")
+            yield Unit(name, warning=f"{url}: {result.error or result.error_kind}", failed=True)
             return
         parsed = parse_feed(
             result.body or b"", result.final_url, result.headers.get("content-type")

@@ -292,3 +292,12 @@ def count_documents(con: duckdb.DuckDBPyConnection, origin: str | None = None) -
     sql = "SELECT count(*) FROM documents" + (" WHERE origin = ?" if origin else "")
     (n,) = con.execute(sql, [origin] if origin else []).fetchone()
     return int(n)
+
+
+def stored_per_source(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
+    """Documents a run stored, per outlet: the per-run chart of a backfill."""
+    rows = con.execute(
+        "SELECT coalesce(source, '?'), count(*) FROM documents WHERE run_id = ? GROUP BY ALL",
+        [run_id],
+    ).fetchall()
+    return dict(rows)

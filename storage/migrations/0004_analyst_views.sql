@@ -189,6 +189,7 @@ JOIN weeks w ON w.story_id = a.story_id
 GROUP BY ALL;
 
 -- Per source and day (UTC) on which anything happened to it: feed polls (from each ingest run's
+-- (backfills poll no feed, their pages count in `stored`)
 -- `runs.counts.per_feed`), documents stored, items skipped. Items seen and feed failures come from
 -- the polls; `stored` counts documents stored that day (copies included); `last_success_at`,
 -- `last_new_item_at`, `days_since_new_item` and `failure_streak` (failed polls since the last
@@ -207,7 +208,7 @@ WITH polls AS (
                 recursive := true
             )
         FROM runs
-        WHERE json_extract(counts, '$.per_feed') IS NOT NULL
+        WHERE flow = 'ingest_feeds' AND json_extract(counts, '$.per_feed') IS NOT NULL
     )
     WHERE status <> 'not_due' AND source IS NOT NULL
 ),

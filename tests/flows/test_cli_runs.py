@@ -92,11 +92,15 @@ def query(db: Path, sql: str) -> list[tuple]:
     raise AssertionError(f"the store {db} stayed locked")
 
 
-def wait_for(condition, what: str, timeout: float = 120.0) -> None:
+def wait_for(condition, what: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
+    """Poll until `condition()`; fail at once, with its output, if `process` ends first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return
+        if process.poll() is not None:
+            _, err = process.communicate()
+            raise AssertionError(f"{what}: the command ended first ({process.returncode}): {err}")
         time.sleep(0.3)
     raise AssertionError(f"timed out waiting for {what}")
 
@@ -135,6 +139,7 @@ def test_a_second_ingest_is_refused_in_one_line_naming_the_run_that_writes(
     wait_for(
         lambda: db.exists() and query(db, "SELECT count(*) FROM run_lease")[0][0] == 1,
         "the first ingest to hold the store",
+        first,
     )
     (run_id,) = query(db, "SELECT run_id FROM run_lease")[0]
     second = run("ingest", "--db", str(db), "--feeds", feeds, env=api_env)
@@ -156,6 +161,7 @@ def test_an_ingest_told_to_wait_runs_after_the_first_and_fetches_nothing_twice(
     wait_for(
         lambda: db.exists() and query(db, "SELECT count(*) FROM run_lease")[0][0] == 1,
         "the first ingest to hold the store",
+        first,
     )
     second = run(
         "ingest", "--db", str(db), "--feeds", feeds, "--force", "--wait", "120", env=api_env
@@ -189,6 +195,7 @@ def test_ctrl_c_ends_the_run_as_interrupted_and_keeps_what_finished(http_server,
             and query(db, "SELECT count(*) FROM documents WHERE origin = 'feed'")[0][0] == 1
         ),
         "the fast feed's page to be stored",
+        ingest,
     )
     os.killpg(ingest.pid, signal.SIGINT)
     _out, err = ingest.communicate(timeout=60)
@@ -210,6 +217,7 @@ def test_kill_9_leaves_no_process_behind_and_the_next_run_reports_it_interrupted
     wait_for(
         lambda: db.exists() and query(db, "SELECT count(*) FROM run_lease")[0][0] == 1,
         "the ingest to hold the store",
+        ingest,
     )
     children = psutil.Process(ingest.pid).children(recursive=True)
     assert children  # the temporary API and the extraction workers
