@@ -34,6 +34,7 @@ class IngestReport:
     alias_urls: int = 0  # tracking variants of known pages, recorded at the end of the run
     warnings: list[str] = field(default_factory=list)  # run-level problems that did not stop it
     title: str = "Ingest run"  # a backfill reports with the same table under its own title
+    polls_feeds: bool = True  # False for a backfill: no feed lines, its source in the table
     extra: dict[str, int] = field(default_factory=dict)  # flow-specific measures, in order
 
     def counts(self) -> dict[str, object]:
@@ -82,9 +83,14 @@ class IngestReport:
             "",
             "| measure | value |",
             "|---|---:|",
-            f"| feeds polled / changed / unchanged / failed | {c['polled']} / {c['changed']} / "
-            f"{c['unchanged']} / {c['failed']} |",
-            f"| feeds not due yet | {c['not_due']} |",
+        ]
+        if self.polls_feeds:
+            lines += [
+                f"| feeds polled / changed / unchanged / failed | {c['polled']} / "
+                f"{c['changed']} / {c['unchanged']} / {c['failed']} |",
+                f"| feeds not due yet | {c['not_due']} |",
+            ]
+        lines += [
             f"| items seen | {c['items_seen']} |",
             f"| already known (not fetched) | {c['already_known']} |",
             f"| pages fetched | {c['fetched']} |",
@@ -99,7 +105,7 @@ class IngestReport:
         lines += [
             f"| duration | {c['duration_s']:.1f} s |",
             "",
-            "## Feeds",
+            "## Feeds" if self.polls_feeds else "## Source",
             "",
             "| feed | url | status | seen | new | stored | copies | skipped | note |",
             "|---|---|---|---:|---:|---:|---:|---:|---|",

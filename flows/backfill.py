@@ -90,7 +90,7 @@ async def backfill(
         "rate": rate,
         "limit": limit,
     }
-    report = IngestReport(run_id, title="Backfill run")
+    report = IngestReport(run_id, title="Backfill run", polls_feeds=False)
     outcome = FeedOutcome(kind, source.locator, status="ok")
     report.feeds.append(outcome)
     with guarded_run(store, "backfill", run_id, parameters, wait_s=wait_for_store) as book:
@@ -196,9 +196,10 @@ def record_unit(
         report.extra["units_failed"] = report.extra.get("units_failed", 0) + 1
         return
     with store.write() as con:
-        backfills.record_unit(con, backfill_id, unit.name, unit.items, unit.outside_window)
+        added = backfills.record_unit(con, backfill_id, unit.name, unit.items, unit.outside_window)
         documents.record_skips(con, unit.skips, run_id)
-    outcome.items_seen += len(unit.items) + len(unit.skips)
+    # pages seen for the first time (a page listed by two sitemaps counts once), unusable entries
+    outcome.items_seen += added + len(unit.skips)
     for skip in unit.skips:
         outcome.skipped[str(skip.reason)] += 1
     report.extra["outside_window_by_source"] = (

@@ -319,7 +319,7 @@ def _print_backfill_status(args: argparse.Namespace) -> int:
         (
             r.backfill_id,
             f"{r.kind} {r.locator}",
-            f"{r.since or '…'} – {r.until or '…'}",
+            f"{_moment(r.since)} – {_moment(r.until)}",
             r.status,
             r.units,
             r.found,
@@ -386,3 +386,7 @@ def run_serve(args: argparse.Namespace) -> int:
         serve_deployments(args.cron, feeds=args.feeds, db=args.db, watchlist=args.watchlist)
     print("sahelwatch: serve stopped", file=sys.stderr)
     return 0
+
+
+def _moment(value) -> str:
+    return "…" if value is None else f"{value:%Y-%m-%d %H:%M}"
