@@ -111,6 +111,7 @@ async def backfill(
                 pipeline = Pipeline.for_run(
                     store, fetcher, pool, tagger, run_id, Origin.BACKFILL, keep
                 )
+                pipeline.adds_to_total = False  # process_pending sets the whole total
                 await process_pending(pipeline, backfill_id, limit, source, outcome)
         result = finish(store, book, backfill_id, report, started)
     await acreate_markdown_artifact(
@@ -247,9 +248,11 @@ async def process_chunk(
             with pipeline.store.write() as con:
                 backfills.mark_done(con, backfill_id, [(u, "known") for u in known])
         outcome.already_known += len(known)
+        progress.report("advance", len(known))
     jobs, unreadable = load_jobs([i for i in items if i.canonical_url not in known], source)
     if unreadable:
         await pipeline.store_results([], unreadable, outcome, after_store=mark(backfill_id))
+        progress.report("advance", len(unreadable))
     await pipeline.run(jobs, outcome, after_store=mark(backfill_id))
 
 

@@ -139,12 +139,16 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
 
 
 @contextmanager
-def prefect_session() -> Iterator[Callable[[], None]]:
-    """Start (or reach) the Prefect API; yields `ready()`, which waits for it to answer."""
+def prefect_session(*, quiet: bool = True) -> Iterator[Callable[[], None]]:
+    """Start (or reach) the Prefect API; yields `ready()`, which waits for it to answer.
+
+    `quiet`: silence Prefect's console logs (not for `serve`, whose flow runs log as usual).
+    """
     # The command prints its own summary and one-line errors; Prefect's log lines (a failed
     # feed's traceback, "Crash detected!" on Ctrl-C) would repeat them as noise. Runs through
     # a deployment keep Prefect's logs.
-    os.environ["PREFECT_LOGGING_LEVEL"] = "CRITICAL"
+    if quiet:
+        os.environ["PREFECT_LOGGING_LEVEL"] = "CRITICAL"
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     from flows.prefect_api import API_URL_ENV, prefect_api, wait_ready
@@ -373,7 +377,7 @@ def run_serve(args: argparse.Namespace) -> int:
     load_feeds(args.feeds)
     load_watchlist(args.watchlist)
     open_store(args.db, args.watchlist)
-    with prefect_session() as ready:
+    with prefect_session(quiet=False) as ready:
         from flows.serving import serve_deployments
 
         ready()

@@ -65,6 +65,9 @@ class Pipeline:
     store_lock: asyncio.Lock
     batch_slots: asyncio.Semaphore
     keep: DocumentFilter | None = None
+    # Each run() adds its pages to the progress bar's total; a backfill sets the whole total
+    # itself up front (its ETA would otherwise cover one chunk at a time).
+    adds_to_total: bool = True
 
     @classmethod
     def for_run(
@@ -84,7 +87,8 @@ class Pipeline:
         self, jobs: Sequence[PageJob], outcome: FeedOutcome, after_store: AfterStore | None = None
     ) -> None:
         """Every job ends as a document, a copy of one, or a skip row; batches overlap."""
-        progress.report("total", len(jobs))
+        if self.adds_to_total:
+            progress.report("total", len(jobs))
         batches = [jobs[i : i + PAGE_BATCH_SIZE] for i in range(0, len(jobs), PAGE_BATCH_SIZE)]
         await asyncio.gather(*(self._batch(b, outcome, after_store) for b in batches))
 
