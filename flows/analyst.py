@@ -28,9 +28,8 @@ PLAIN_MARK = ("**", "**")
 def reading(db: str | None) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection to an existing, upgraded store: read commands never create one."""
     store = Store(resolve_db_path(db))
-    with store.read() as con:
+    with store.read_current() as con:
         con.execute("SET enable_progress_bar = false")  # stdout is for results
-        analyst.check_schema(con, str(store.path))
         yield con
 
 

@@ -1,7 +1,9 @@
 """The `sahelwatch` command line: argument parsing, and turning errors into messages and exit codes.
 
 Heavy imports (Prefect, trafilatura) happen inside the commands that need them, so `query` and
-`stats` answer quickly. Commands that run a flow are in `flows/cli_runs.py`.
+`stats` answer quickly. Those two only read: they open an existing store read-only (`query` with
+DuckDB's sandbox switches) and never create, migrate or seed one; `init` does that. Commands
+that run a flow are in `flows/cli_runs.py`.
 """
 
 from __future__ import annotations
@@ -10,10 +12,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 from extractors.errors import SahelwatchError
 from flows import cli_analyst, cli_runs
 from flows.output import DEFAULT_MAX_WIDTH, FORMATS, render
+
+if TYPE_CHECKING:
+    from storage.store import Store
 
 EXIT_INTERRUPTED = 130
 
@@ -112,28 +118,32 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
-    from flows.store_setup import open_store
     from storage.query import check_read_only, run_query
 
-    check_read_only(args.sql)  # refuse a write before touching (or creating) any store
-    store = open_store(args.db, args.watchlist)
-    with store.read() as con:
+    check_read_only(args.sql)  # refuse a write before touching any store
+    with _existing_store(args).read_current(sandboxed=True) as con:
         result = run_query(con, args.sql)
     print(render(result.columns, result.rows, args.format, args.max_width))
     return 0
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from flows.store_setup import open_store
     from storage.stats import store_stats
 
-    store = open_store(args.db, args.watchlist)
-    with store.read() as con:
+    store = _existing_store(args)
+    with store.read_current() as con:
         sections = store_stats(con)
     print(f"store: {store.path}")
     for title, result in sections.items():
         print(f"\n## {title}\n{render(result.columns, result.rows, 'table')}")
     return 0
+
+
+def _existing_store(args: argparse.Namespace) -> Store:
+    """The store a read command names: opened read-only, so never created, migrated or seeded."""
+    from storage.store import Store, resolve_db_path
+
+    return Store(resolve_db_path(args.db))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """Opening the DuckDB file: where it lives, short transactions, and waiting out other writers.
 
 DuckDB lets one process hold a database file read-write at a time; every other process, readers
-included, gets a lock error while it is open. So the store is opened per short unit of work and a
-caller that finds it locked retries with backoff for a bounded time, then names the holder.
+included, gets a lock error while it is open. Several processes may hold it read-only at once, and
+a writer is locked out meanwhile. So the store is opened per short unit of work, read commands
+open it read-only and never create or migrate it, and a caller that finds it locked retries with
+backoff for a bounded time, then names the holder.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from extractors.errors import StoreError, StoreLockedError
+from extractors.errors import SchemaTooNewError, StoreError, StoreLockedError, UsageError
 from storage import migrations
 
 DEFAULT_DB_PATH = Path("data/sahelwatch.duckdb")
@@ -26,8 +28,24 @@ DB_ENV_VAR = "SAHELWATCH_DB"
 # Long enough to outwait another command's batch write (they last well under a second), short
 # enough that a user whose store is held by a stuck process hears about it within a minute.
 DEFAULT_LOCK_TIMEOUT_S = 30.0
+# Operators (and tests) may shorten or lengthen that wait for every command of a process.
+LOCK_TIMEOUT_ENV_VAR = "SAHELWATCH_LOCK_TIMEOUT"
 LOCK_BACKOFF_START_S = 0.05
 LOCK_BACKOFF_MAX_S = 2.0
+
+# The switches of the connection that runs users' own SQL (`sahelwatch query`): DuckDB itself keeps
+# it inside the store, rather than a list of forbidden words that a new function would slip past.
+SANDBOX_CONFIG: dict[str, str | bool] = {
+    # No file or URL: read_csv/read_text/read_blob/read_json/read_parquet, glob, COPY, EXPORT
+    # DATABASE, ATTACH, INSTALL and LOAD all fail with a permission error.
+    "enable_external_access": False,
+    # No extension appears because a query named one of its functions, nor is one downloaded.
+    "autoload_known_extensions": False,
+    "autoinstall_known_extensions": False,
+    "allow_community_extensions": False,
+    # Last: no SET, RESET or PRAGMA can turn any of the above back on (or change anything else).
+    "lock_configuration": True,
+}
 
 # DuckDB says: 'Conflicting lock is held in /usr/bin/python3 (PID 1234)'.
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.*?) \(PID (?P<pid>\d+)\)")
@@ -41,14 +59,28 @@ def resolve_db_path(cli_value: str | os.PathLike[str] | None) -> Path:
     return Path(env) if env else DEFAULT_DB_PATH
 
 
+def lock_timeout_from_env() -> float:
+    """How long to wait for a locked store: `SAHELWATCH_LOCK_TIMEOUT` seconds, else the default."""
+    raw = os.environ.get(LOCK_TIMEOUT_ENV_VAR, "").strip()
+    if not raw:
+        return DEFAULT_LOCK_TIMEOUT_S
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise UsageError(
+            f"{LOCK_TIMEOUT_ENV_VAR} must be a number of seconds (0 or more), not {raw!r}"
+        )
+    return seconds
+
+
 class Store:
     """One DuckDB file. Each `write()`/`read()` opens it briefly, so other processes get a turn."""
 
-    def __init__(
-        self, path: str | os.PathLike[str], *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT_S
-    ):
+    def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float | None = None):
         self.path = Path(path)
-        self.lock_timeout = lock_timeout
+        self.lock_timeout = lock_timeout_from_env() if lock_timeout is None else lock_timeout
 
     def exists(self) -> bool:
         return self.path.exists()
@@ -77,22 +109,40 @@ class Store:
             con.close()
 
     @contextmanager
-    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-only connection: DuckDB itself refuses any statement that would write."""
+    def read(self, *, sandboxed: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection: DuckDB itself refuses any statement that would write.
+
+        `sandboxed` adds `SANDBOX_CONFIG`, for SQL the user wrote: no files, no extensions, no
+        settings. Within one process, DuckDB refuses a second connection to the same file with
+        other switches while the first is open.
+        """
         if not self.path.exists():
             raise StoreError(f"no store at {self.path}: run 'sahelwatch init --db {self.path}'")
-        con = self._connect(read_only=True)
+        con = self._connect(read_only=True, config=SANDBOX_CONFIG if sandboxed else None)
         try:
             yield con
         finally:
             con.close()
 
-    def _connect(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    @contextmanager
+    def read_current(self, *, sandboxed: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """What read commands open: read-only, never created, and only at this code's schema.
+
+        A read command never migrates (the file may be read-only, or held by a notebook): an
+        older store is refused with the one command that upgrades it.
+        """
+        with self.read(sandboxed=sandboxed) as con:
+            check_schema_current(con, self.path)
+            yield con
+
+    def _connect(
+        self, *, read_only: bool, config: dict[str, str | bool] | None = None
+    ) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self.lock_timeout
         delay = LOCK_BACKOFF_START_S
         while True:
             try:
-                return duckdb.connect(str(self.path), read_only=read_only)
+                return duckdb.connect(str(self.path), read_only=read_only, config=config or {})
             except duckdb.IOException as exc:
                 holder = _lock_holder(str(exc))
                 if holder is None:
@@ -106,6 +156,39 @@ class Store:
                 delay = min(delay * 2, LOCK_BACKOFF_MAX_S)
             except duckdb.Error as exc:
                 raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
+
+
+def check_schema_current(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Refuse, in one line with the fix, a store older or newer than this sahelwatch's schema."""
+    have = schema_version(con)
+    latest = migrations.latest_version()
+    if have is None:
+        raise StoreError(
+            f"{path} is not a sahelwatch store (no schema_migrations table): "
+            f"run 'sahelwatch init --db {path}' to make it one, or point --db at the store"
+        )
+    if have > latest:
+        raise SchemaTooNewError(
+            f"the store {path} has schema version {have}, newer than this sahelwatch knows "
+            f"({latest}); upgrade sahelwatch, or point --db at another store"
+        )
+    if have < latest:
+        raise StoreError(
+            f"the store {path} has schema version {have}, older than this sahelwatch ({latest}): "
+            f"run 'sahelwatch init --db {path}' to upgrade it (read commands never write)"
+        )
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The store's applied schema version, read without writing; None when it has none."""
+    (tables,) = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = 'schema_migrations'"
+    ).fetchone()
+    if not tables:
+        return None
+    (version,) = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+    return int(version)
 
 
 def _lock_holder(message: str) -> str | None:

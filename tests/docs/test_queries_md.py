@@ -20,6 +20,6 @@ def test_there_are_at_least_twenty_recipes():
 
 @pytest.mark.parametrize(("title", "sql"), RECIPES, ids=[t for t, _ in RECIPES])
 def test_recipe_returns_rows(analyst_store, title, sql):
-    with analyst_store.read() as con:  # as sahelwatch query runs it: no extension loaded
+    with analyst_store.read(sandboxed=True) as con:  # as sahelwatch query runs it
         rows = con.execute(sql).fetchall()
     assert rows, f"recipe {title!r} returned no row on the fixture store"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from flows.cli import main
@@ -31,8 +33,17 @@ def test_init_twice_then_query_counts_the_two_seeds(tmp_path):
     assert result.stdout.splitlines()[2].strip() == "2"
 
 
-def test_seed_text_is_stored_exactly_as_shipped(tmp_path, capsys):
+@pytest.fixture
+def initialised(tmp_path) -> str:
+    """A store made by `sahelwatch init`, in this process."""
     db = str(tmp_path / "s.duckdb")
+    assert main(["init", "--db", db]) == 0
+    return db
+
+
+def test_seed_text_is_stored_exactly_as_shipped(initialised, capsys):
+    db = initialised
+    capsys.readouterr()
     assert (
         main(
             [
@@ -62,11 +73,22 @@ def test_seed_files_are_byte_copies_of_the_users_documents():
         assert (REPO / "data" / "seed" / original.name).read_bytes() == original.read_bytes()
 
 
-def test_any_command_initialises_a_missing_store(tmp_path, capsys):
+def test_init_creates_a_missing_store_then_stats_reads_it(tmp_path, capsys):
     db = tmp_path / "fresh" / "store.duckdb"
+    assert main(["init", "--db", str(db)]) == 0
     assert main(["stats", "--db", str(db)]) == 0
-    assert db.exists()
     assert "Documents by origin" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", [["query", "select 1"], ["stats"]])
+def test_read_command_refuses_a_mistyped_store_in_one_line(tmp_path, command):
+    db = tmp_path / "fresh" / "store.duckdb"
+    result = sahelwatch(command[0], "--db", str(db), *command[1:])
+    assert result.returncode == 1
+    assert (
+        result.stderr == f"sahelwatch: error: no store at {db}: run 'sahelwatch init --db {db}'\n"
+    )
+    assert not db.parent.exists()
 
 
 def test_environment_variable_names_the_store(tmp_path):
@@ -98,12 +120,13 @@ def test_syntax_error_prints_duckdbs_message_with_exit_2(tmp_path):
         ("table", "n | word\n--+------\n1 | Sahel\n(1 row)"),
     ],
 )
-def test_query_output_formats(tmp_path, capsys, fmt, expected):
+def test_query_output_formats(initialised, capsys, fmt, expected):
+    capsys.readouterr()
     main(
         [
             "query",
             "--db",
-            str(tmp_path / "f.duckdb"),
+            initialised,
             "--format",
             fmt,
             "select 1 as n, 'Sahel' as word",
@@ -125,3 +148,51 @@ def test_limit_must_be_a_positive_number(tmp_path, limit):
     result = sahelwatch("ingest", "--db", str(tmp_path / "l.duckdb"), "--limit", limit)
     assert result.returncode == 2
     assert "--limit: must be a whole number of 1 or more" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def shared_store(tmp_path_factory) -> Path:
+    db = tmp_path_factory.mktemp("cli") / "shared.duckdb"
+    assert sahelwatch("init", "--db", str(db)).returncode == 0
+    return db
+
+
+def _escapes(folder: Path) -> dict[str, str]:
+    """Every way out of `sahelwatch query` the issue found, and more, aimed at real paths."""
+    outside = folder / "outside.csv"
+    return {
+        "explain analyze copy": f"EXPLAIN ANALYZE COPY (SELECT 'x') TO '{folder / 'w.csv'}'",
+        "copy": f"COPY (SELECT 'x') TO '{folder / 'w.csv'}'",
+        "export database": f"EXPORT DATABASE '{folder / 'w'}'",
+        "read_csv": f"SELECT * FROM read_csv('{outside}')",
+        "read_text": f"SELECT * FROM read_text('{outside}')",
+        "read_json": f"SELECT * FROM read_json('{outside}')",
+        "read_blob": f"SELECT * FROM read_blob('{outside}')",
+        "read_parquet": f"SELECT * FROM read_parquet('{folder / 'outside.parquet'}')",
+        "glob": f"SELECT * FROM glob('{folder}/*')",
+        "passwd": "SELECT * FROM read_csv('/etc/passwd')",
+        "getenv": "SELECT getenv('SAHELWATCH_TEST_SECRET')",
+        "attach": f"ATTACH '{folder / 'w.duckdb'}' AS w",
+        "install": "INSTALL fts",
+        "load": "LOAD fts",
+        "set": "SET threads = 1",
+        "explain analyze set": "EXPLAIN ANALYZE SET enable_external_access = true",
+        "pragma": "PRAGMA enable_profiling",
+        "create temp table": "CREATE TEMP TABLE t AS SELECT 1",
+        "explain analyze create temp": "EXPLAIN ANALYZE CREATE TEMP TABLE t AS SELECT 1",
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_escapes(Path("/x"))))
+def test_query_cannot_write_read_files_or_change_settings(shared_store, tmp_path, name):
+    (tmp_path / "outside.csv").write_text("secret\nfrom-outside-5c1e\n", encoding="utf-8")
+    with duckdb.connect() as con:
+        con.execute(f"COPY (SELECT 'from-outside-5c1e' AS s) TO '{tmp_path / 'outside.parquet'}'")
+    env = {**os.environ, "SAHELWATCH_TEST_SECRET": "from-env-9d2b"}
+    result = sahelwatch("query", "--db", str(shared_store), _escapes(tmp_path)[name], env=env)
+    assert result.returncode == 2, result.stdout
+    assert result.stderr.startswith("sahelwatch: error:") and "Traceback" not in result.stderr
+    assert "from-outside-5c1e" not in result.stdout + result.stderr
+    assert "from-env-9d2b" not in result.stdout + result.stderr
+    assert "root:" not in result.stdout
+    assert not list(tmp_path.glob("w*"))

@@ -1,6 +1,8 @@
-"""A second real process that holds a DuckDB file open read-write, for lock tests.
+"""A second real process that holds a DuckDB file open, for lock tests.
 
-Usage: python -m tests.support.lock_holder PATH SECONDS — prints "locked" once it holds the file.
+Usage: python -m tests.support.lock_holder PATH SECONDS [read-only] — prints "locked" once it
+holds the file: read-write by default (a running flow), or read-only as a notebook does
+(`duckdb.connect(path, read_only=True)`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import duckdb
 
 def main() -> None:
     path, seconds = sys.argv[1], float(sys.argv[2])
-    con = duckdb.connect(path)
+    read_only = sys.argv[3:] == ["read-only"]
+    con = duckdb.connect(path, read_only=read_only)
+    con.execute("SELECT count(*) FROM duckdb_tables()").fetchone()
     print("locked", flush=True)
     time.sleep(seconds)
     con.close()
