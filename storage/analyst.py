@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 
-from extractors.errors import StoreError
 from extractors.feed_schedule import DEAD_AFTER_FAILURES, SILENT_AFTER
 from storage import bulk
 
@@ -103,24 +102,11 @@ _FOCUS = """
 """
 
 
-# The schema version that created the views read here.
-VIEWS_SCHEMA_VERSION = 4
-
 
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> list[tuple]:
     """Run with the named parameters this statement uses (DuckDB refuses unused ones)."""
     used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
     return con.execute(sql, used).fetchall()
-
-
-def check_schema(con: duckdb.DuckDBPyConnection, where: str) -> None:
-    """Refuse, with the fix, a store older than the analyst views (read-only: cannot migrate)."""
-    (version,) = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
-    if version < VIEWS_SCHEMA_VERSION:
-        raise StoreError(
-            f"the store {where} has schema version {version}, older than the analyst views "
-            f"({VIEWS_SCHEMA_VERSION}): run 'sahelwatch init --db {where}' to upgrade it"
-        )
 
 
 def report_data(con: duckdb.DuckDBPyConnection, window: Window, as_of: date) -> ReportData:
