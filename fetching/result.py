@@ -14,8 +14,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from extractors import netpolicy
-from extractors.netpolicy import NetworkSettings
+from extractors.network_settings import NetworkSettings, is_retryable_status
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 NOT_MODIFIED = 304
@@ -80,7 +79,7 @@ class Exchange:
             return False
         if self.error_kind in ("timeout", "connection"):
             return True
-        return self.error_kind == "http_status" and netpolicy.is_retryable_status(self.status or 0)
+        return self.error_kind == "http_status" and is_retryable_status(self.status or 0)
 
     @property
     def location(self) -> str | None:

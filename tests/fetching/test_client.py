@@ -21,8 +21,8 @@ from typing import Any, TypeVar
 import pytest
 
 from extractors.errors import UsageError
-from extractors.netpolicy import NetworkSettings
-from flows.fetcher import Fetcher, FetchResult
+from extractors.network_settings import NetworkSettings
+from fetching.client import Fetcher, FetchResult
 from tests.support.http_server import HttpTestServer, LoggedRequest, Response
 
 T = TypeVar("T")

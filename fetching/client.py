@@ -1,7 +1,7 @@
 """The project's only HTTP client: polite, bounded, and never raising for network trouble.
 
 feedparser and trafilatura only ever see bytes from here. Every rule about what may be fetched
-and how often lives in `extractors.netpolicy` and `extractors.robots`; this module applies them
+and how often lives in `fetching.netpolicy` and `extractors.robots`; this module applies them
 with httpx. A fetch returns a `FetchResult` whatever happens on the network, because one broken
 site must not stop a run: the caller turns a failed result into a skipped row or a feed failure.
 
@@ -21,13 +21,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from extractors import netpolicy
 from extractors.errors import UsageError
-from extractors.netpolicy import NetworkSettings
+from extractors.network_settings import NetworkSettings, settings_problems
 from extractors.robots import MAX_ROBOTS_BYTES
-from flows.fetch_body import ACCEPT_ENCODING, BadEncoding, BodyTooLarge, read_capped
-from flows.fetch_hosts import HostGates, Resolver, system_resolver
-from flows.fetch_result import (
+from fetching import netpolicy
+from fetching.body import ACCEPT_ENCODING, BadEncoding, BodyTooLarge, read_capped
+from fetching.hosts import HostGates, Resolver, system_resolver
+from fetching.result import (
     NOT_MODIFIED,
     Exchange,
     FetchResult,
@@ -35,7 +35,7 @@ from flows.fetch_result import (
     describe,
     timeout_message,
 )
-from flows.fetch_robots import RobotsCache, RobotsVerdict, robots_verdict
+from fetching.robots import RobotsCache, RobotsVerdict, robots_verdict
 
 __all__ = ["FetchResult", "Fetcher", "Resolver", "system_resolver"]
 
@@ -72,7 +72,7 @@ class Fetcher:
         resolver: Resolver | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        problems = netpolicy.settings_problems(settings)
+        problems = settings_problems(settings)
         if problems:
             name, problem = problems[0]
             raise UsageError(f"network.{name} {problem}")
