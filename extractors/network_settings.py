@@ -8,11 +8,16 @@ The rules the fetcher applies with these settings live in `fetching.netpolicy`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 DEFAULT_USER_AGENT = (
     "sahelwatch/0.1 (+https://github.com/sahelwatch/sahelwatch; French-language Sahel news monitor)"
 )
 TOO_MANY_REQUESTS = 429
+# `network.proxy`: "" uses the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), "none" ignores
+# it, and an http(s) proxy URL is used for every request. SOCKS would need another package.
+PROXY_FROM_ENVIRONMENT = ""
+NO_PROXY = "none"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +40,7 @@ class NetworkSettings:
     max_retry_after: float = 120.0  # a longer Retry-After gives up for this run instead
     ignore_robots_for: frozenset[str] = frozenset()  # hostnames the user owns
     allow_private_hosts: frozenset[str] = frozenset()  # hosts allowed on private addresses
+    proxy: str = PROXY_FROM_ENVIRONMENT  # or NO_PROXY, or "http://proxy.example:3128"
 
 
 def is_retryable_status(status: int) -> bool:
@@ -68,7 +74,30 @@ def settings_problems(settings: NetworkSettings) -> list[tuple[str, str]]:
     ):
         if getattr(settings, name) < 0:
             problems.append((name, f"must be zero or more, got {getattr(settings, name)!r}"))
+    if settings.proxy not in (PROXY_FROM_ENVIRONMENT, NO_PROXY) and not is_proxy_url(
+        settings.proxy
+    ):
+        problems.append(
+            ("proxy", f"must be an http(s)://host:port URL or 'none', got {settings.proxy!r}")
+        )
     agent = settings.user_agent
     if not agent.strip() or any(c in agent for c in "\r\n") or not agent.isascii():
         problems.append(("user_agent", "must be one ASCII line naming the crawler and a contact"))
     return problems
+
+
+def is_proxy_url(url: str) -> bool:
+    """An http(s) proxy address: scheme, optional user:password@, host, optional port."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port is what rejects "host:abc"
+    except ValueError:
+        return False
+    return (
+        parts.scheme.lower() in ("http", "https")
+        and bool(parts.hostname)
+        and parts.path in ("", "/")
+        and not parts.query
+        and not parts.fragment
+        and not any(c.isspace() for c in url)
+    )

@@ -27,12 +27,12 @@ AddressClass = Literal["public", "loopback", "private", "link_local", "multicast
 def classify_address(ip: str) -> AddressClass:
     """Only 'public' addresses may be contacted freely: the rest reach the user's own network.
 
-    An IPv4 address written inside IPv6 (::ffff:10.0.0.1) is judged as the IPv4 address, since
-    that is where the packets go.
+    An IPv4 address written inside IPv6 (::ffff:10.0.0.1, or 6to4's 2002:a00:1::) is judged as
+    the IPv4 address, since that is where the packets go.
     """
     address = ipaddress.ip_address(ip)
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        address = address.ipv4_mapped or address.sixtofour or address
     if address.is_loopback:
         return "loopback"
     if address.is_link_local:
@@ -77,6 +77,21 @@ def same_origin(a: str, b: str) -> bool:
     """Same scheme, host and port: http://x and http://x:80 are one origin, https://x is not."""
     origin = origin_of(a)
     return origin is not None and origin == origin_of(b)
+
+
+def keeps_request_headers(from_url: str, to_url: str) -> bool:
+    """May a redirect hop carry the headers meant for `from_url` (validators, cookies)?
+
+    Only to the same origin, or to the same host upgraded from http to https on default ports
+    (the most common feed redirect, where losing If-None-Match would refetch every feed). Never
+    to another host or port: whatever one site was sent is not another site's business.
+    """
+    a, b = origin_of(from_url), origin_of(to_url)
+    if a is None or b is None:
+        return False
+    if a == b:
+        return True
+    return a == ("http", b[1], DEFAULT_PORTS["http"]) and b[0] == "https" and b[2] == 443
 
 
 def host_key(url: str) -> str:

@@ -26,7 +26,7 @@ _CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
 class FetchResult:
     """One fetch. `error_kind` None means success (a 304 included).
 
-    error_kind is one of: 'timeout', 'connection', 'http_status', 'too_large',
+    error_kind is one of: 'timeout', 'connection', 'no_such_host', 'http_status', 'too_large',
     'too_many_redirects', 'blocked_address', 'bad_scheme', 'robots_disallowed',
     'retry_after_too_long'. `attempts` counts the requests sent for this URL, retries and
     redirect hops included (0 when it was refused before any request).

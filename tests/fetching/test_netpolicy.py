@@ -17,6 +17,7 @@ from fetching.netpolicy import (
     host_delay,
     host_key,
     is_allowed_scheme,
+    keeps_request_headers,
     parse_retry_after,
     same_origin,
 )
@@ -53,6 +54,9 @@ def test_addresses_are_classified_by_where_they_lead(ip: str, kind: str) -> None
 def test_ipv4_written_inside_ipv6_is_judged_as_the_ipv4_address() -> None:
     assert classify_address("::ffff:10.0.0.1") == "private"
     assert classify_address("::ffff:127.0.0.1") == "loopback"
+    assert classify_address("2002:a00:5::1") == "private"  # 6to4 of 10.0.0.5
+    assert classify_address("2002:7f00:1::1") == "loopback"
+    assert classify_address("2002:c4c8:500a::1") == "public"  # 6to4 of 196.200.80.10
 
 
 @pytest.mark.parametrize(
@@ -167,3 +171,23 @@ def test_crawl_delay_never_lowers_our_own_delay() -> None:
 
 def test_huge_crawl_delay_is_capped() -> None:
     assert host_delay(1.0, 86_400.0) == MAX_CRAWL_DELAY
+
+
+@pytest.mark.parametrize(
+    ("to", "kept"),
+    [
+        ("http://bamako.example/b", True),
+        ("http://BAMAKO.example:80/c", True),
+        ("https://bamako.example/a", True),  # the usual upgrade to https on the same host
+        ("https://bamako.example:8443/a", False),
+        ("http://bamako.example:8080/a", False),
+        ("http://cdn.bamako.example/a", False),
+        ("http://autre.example/a", False),
+    ],
+)
+def test_request_headers_follow_a_redirect_on_the_same_site_only(to: str, kept: bool) -> None:
+    assert keeps_request_headers("http://bamako.example/a", to) is kept
+
+
+def test_request_headers_never_follow_a_downgrade_to_http() -> None:
+    assert not keeps_request_headers("https://bamako.example/a", "http://bamako.example/a")
