@@ -55,3 +55,18 @@ def test_default_settings_are_usable() -> None:
 def test_unworkable_settings_are_named(change: dict, field: str) -> None:
     problems = settings_problems(replace(NetworkSettings(), **change))
     assert [name for name, _ in problems] == [field]
+
+
+@pytest.mark.parametrize(
+    "proxy", ["", "none", "http://proxy.example:3128", "https://user:pw@proxy.example/"]
+)
+def test_proxy_setting_takes_the_environment_none_or_an_http_proxy(proxy: str) -> None:
+    assert settings_problems(replace(NetworkSettings(), proxy=proxy)) == []
+
+
+@pytest.mark.parametrize(
+    "proxy", ["socks5://proxy.example:1080", "proxy.example:3128", "http://proxy:abc", "http://"]
+)
+def test_unusable_proxy_setting_is_named(proxy: str) -> None:
+    problems = settings_problems(replace(NetworkSettings(), proxy=proxy))
+    assert [name for name, _ in problems] == ["proxy"]
