@@ -26,9 +26,10 @@ def is_no_such_host(exc: BaseException) -> bool:
 
 
 async def system_resolver(host: str, port: int) -> list[str]:
-    """The addresses a connection to `host` may use, from the system resolver."""
+    """The addresses a connection to `host` may use, in the system's order of preference
+    (RFC 6724, as getaddrinfo sorts them), each once."""
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return sorted({str(info[4][0]) for info in infos})
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 class HostGate:

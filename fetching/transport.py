@@ -34,7 +34,8 @@ class CheckedAddresses:
 
 
 class PinnedBackend(httpcore.AsyncNetworkBackend):
-    """Opens TCP connections only to checked addresses, trying them in order."""
+    """Opens TCP connections only to checked addresses, trying them in order (the request's
+    total timeout bounds the whole attempt)."""
 
     def __init__(self, checked: CheckedAddresses) -> None:
         self._checked = checked
@@ -51,7 +52,7 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
         addresses = self._checked.get(host, port)
         if not addresses:
             raise httpcore.ConnectError(f"{host}:{port} was not checked before connecting")
-        failure = ""
+        failure: Exception = httpcore.ConnectError("")
         for ip in addresses:
             try:
                 return await self._inner.connect_tcp(
@@ -61,9 +62,11 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
                     local_address=local_address,
                     socket_options=socket_options,
                 )
-            except httpcore.ConnectError as exc:
-                failure = f"cannot connect to {ip} port {port} for {host}: {exc}"
-        raise httpcore.ConnectError(failure)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                # An unreachable IPv6 address must not fail a host that also has IPv4.
+                message = f"cannot connect to {ip} port {port} for {host}: {exc or 'timed out'}"
+                failure = type(exc)(message)
+        raise failure
 
     async def connect_unix_socket(
         self,
