@@ -14,8 +14,8 @@ import time
 import tracemalloc
 from dataclasses import replace
 
-from extractors.netpolicy import NetworkSettings
-from flows.fetcher import Fetcher
+from extractors.network_settings import NetworkSettings
+from fetching.client import Fetcher
 from tests.support.http_server import HttpTestServer
 
 HOSTS = 5  # distinct ports, so per-host limits apply as on real sites

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from extractors.errors import ConfigError
-from extractors.netpolicy import NetworkSettings, settings_problems
+from extractors.network_settings import NetworkSettings, settings_problems
 
 SUPPORTED_VERSION = 1
 _FEED_KEYS = {"name", "url", "country", "language", "enabled", "poll_interval_minutes"}

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from extractors.netpolicy import is_retryable_status
+from extractors.network_settings import is_retryable_status
 
 
 class Origin(StrEnum):

@@ -31,11 +31,11 @@ from extractors.feeds_config import FeedsConfig
 from extractors.ingest_report import FeedOutcome, IngestReport
 from extractors.models import RETRYABLE_SKIPS, Document, Origin, Skip, SkipReason
 from extractors.tagger import Tagger
+from fetching.client import Fetcher
 from flows import dedup, progress
 from flows.backfill_sources import Source, Unit, choose_source, discover, dry_run_counts
 from flows.config_files import load_feeds, load_watchlist
 from flows.extraction_pool import ExtractionPool
-from flows.fetcher import Fetcher
 from flows.pipeline import PageJob, Pipeline
 from flows.run_guard import RunBook, guarded_run
 from flows.store_setup import open_store

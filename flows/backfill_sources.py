@@ -21,7 +21,7 @@ from extractors.models import Skip, SkipReason
 from extractors.robots import default_sitemap_urls, sitemap_urls_from_robots
 from extractors.sitemaps import parse_sitemap
 from extractors.urls import UnusableLink, absolute_url, canonical_url
-from flows.fetcher import Fetcher
+from fetching.client import Fetcher
 from storage.backfills import BackfillItem
 
 # URLs shown by --dry-run: enough to check the source was understood, short enough to read.

@@ -283,9 +283,9 @@ def _urls_file(value: str, db: str | None) -> str:
 
 def _dry_run(args: argparse.Namespace, *source: object) -> int:
     from extractors.date_window import parse_window
+    from fetching.client import Fetcher
     from flows.backfill_sources import Source, choose_source, dry_run_counts
     from flows.config_files import load_feeds
-    from flows.fetcher import Fetcher
 
     kind, locators = choose_source(*source)
     config = load_feeds(args.feeds)

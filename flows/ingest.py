@@ -30,10 +30,10 @@ from extractors.ingest_report import FeedOutcome, IngestReport
 from extractors.models import Origin, Skip, SkipReason
 from extractors.tagger import Tagger
 from extractors.urls import UnusableLink, absolute_url, canonical_url
+from fetching.client import Fetcher, FetchResult
 from flows import dedup
 from flows.config_files import load_feeds, load_watchlist
 from flows.extraction_pool import ExtractionPool
-from flows.fetcher import Fetcher, FetchResult
 from flows.pipeline import PageJob, Pipeline
 from flows.run_guard import RunBook, guarded_run
 from flows.store_setup import open_store

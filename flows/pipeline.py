@@ -19,9 +19,9 @@ from extractors.feed_entries import FeedEntry
 from extractors.ingest_report import FeedOutcome
 from extractors.models import RETRYABLE_SKIPS, Document, Origin, Skip, skip_reason_for_fetch
 from extractors.tagger import Tagger
+from fetching.client import Fetcher, FetchResult
 from flows import progress
 from flows.extraction_pool import ExtractionPool
-from flows.fetcher import Fetcher, FetchResult
 from storage import documents, mentions
 from storage.store import Store
 

@@ -40,6 +40,13 @@ feeds: [{name: A, url: "http://a.example/rss"}]
     assert config.network.user_agent == "x/1"
 
 
+def test_network_proxy_is_read_and_checked():
+    text = 'network: {proxy: "%s"}\nfeeds: [{name: A, url: "http://a.example/rss"}]'
+    assert parse(text % "http://proxy.example:3128").network.proxy == "http://proxy.example:3128"
+    with pytest.raises(ConfigError, match=r"network\.proxy.*http\(s\)://host:port URL or 'none'"):
+        parse(text % "socks5://proxy.example:1080")
+
+
 @pytest.mark.parametrize(
     "text,entry,fix",
     [

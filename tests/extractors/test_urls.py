@@ -25,6 +25,20 @@ def test_canonical_url_drops_what_does_not_change_the_page(raw, expected):
     assert canonical_url(raw) == expected
 
 
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("http://[::1]:8080/x", "http://[::1]:8080/x"),
+        ("http://[::1]:80/x", "http://[::1]/x"),
+        ("https://[2001:DB8::1]/a?utm_source=rss", "https://[2001:db8::1]/a"),
+        ("http://[::ffff:127.0.0.1]:8080/", "http://[::ffff:127.0.0.1]:8080/"),
+    ],
+)
+def test_ipv6_hosts_keep_their_brackets(raw, expected):
+    assert canonical_url(raw) == expected
+    assert canonical_url(expected) == expected  # canonical form is stable
+
+
 def test_path_case_and_meaningful_parameters_are_kept():
     assert canonical_url("https://x.org/Mali/Article?id=7&lang=fr") == (
         "https://x.org/Mali/Article?id=7&lang=fr"

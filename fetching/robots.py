@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from extractors.robots import RobotsRules, parse_robots
-from flows.fetch_result import FetchResult
+from fetching.result import FetchResult
 
 # Statuses meaning "the server is in trouble", not "there is no robots.txt" (RFC 9309 §2.3.1).
 _SERVER_TROUBLE = 429

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import itertools
+import socket
 import tracemalloc
 import zlib
 from collections.abc import Coroutine, Sequence
@@ -21,8 +22,8 @@ from typing import Any, TypeVar
 import pytest
 
 from extractors.errors import UsageError
-from extractors.netpolicy import NetworkSettings
-from flows.fetcher import Fetcher, FetchResult
+from extractors.network_settings import NetworkSettings
+from fetching.client import Fetcher, FetchResult
 from tests.support.http_server import HttpTestServer, LoggedRequest, Response
 
 T = TypeVar("T")
@@ -38,6 +39,7 @@ FAST = NetworkSettings(
 # busy 2-core CI machine shifts arrivals by tens of milliseconds: accept two thirds of the delay.
 SPACING_SEEN_AT_LEAST = 2 / 3
 PAGE = b"<html><body><p>Un article sur Niamey.</p></body></html>"
+LAST_WEEK = format_datetime(datetime.now(UTC) - timedelta(days=7), usegmt=True)
 RSS = b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel></channel></rss>'
 
 
@@ -419,6 +421,178 @@ def test_non_http_links_are_refused(http_server: HttpTestServer, url: str) -> No
 def test_redirect_to_another_scheme_is_refused(http_server: HttpTestServer) -> None:
     http_server.route("/a", status=301, redirect_to="ftp://127.0.0.1/a.txt")
     assert page(http_server, "/a").error_kind == "bad_scheme"
+
+
+class ChangingResolver:
+    """A DNS stand-in whose answer changes after the first question, as in DNS rebinding."""
+
+    def __init__(self, host: str, first: list[str], later: list[str]) -> None:
+        self.host, self.first, self.later = host, first, later
+        self.asked: list[tuple[str, int]] = []
+
+    async def __call__(self, host: str, port: int) -> list[str]:
+        if host != self.host:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        self.asked.append((host, port))
+        return self.first if len(self.asked) == 1 else self.later
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 where nothing listens: connecting is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.1",
+        "2130706433",  # 127.0.0.1 as one decimal number
+        "0177.0.0.1",  # octal
+        "0x7f.0.0.1",  # hex
+        "0x7f000001",
+        "[::1]",
+        "[::ffff:127.0.0.1]",  # IPv4-mapped IPv6
+        "[0:0:0:0:0:ffff:7f00:1]",
+        "0.0.0.0",
+        "localhost",
+    ],
+)
+def test_every_spelling_of_a_local_address_is_refused(
+    http_server: HttpTestServer, host: str
+) -> None:
+    with HttpTestServer() as other:
+        other.route("/admin", body=b"secret")
+        result = page(http_server, f"http://{host}:{other.port}/admin")
+        assert result.error_kind == "blocked_address", result.error
+        assert result.attempts == 0 and other.requests == []
+
+
+def test_connection_goes_to_the_address_that_was_checked(http_server: HttpTestServer) -> None:
+    """DNS rebinding: the name is resolved and checked once; a later, different answer is never
+    used to connect. (A public first answer would send a real packet out of this machine, so
+    both answers are loopback addresses, the host being allowed on private addresses.)"""
+    http_server.route("/a", body=PAGE)
+    http_server.route("/b", body=PAGE)
+    resolver = ChangingResolver("rebind.test", ["127.0.0.1"], ["127.0.0.2"])
+    settings = replace(FAST, allow_private_hosts=frozenset({"rebind.test"}))
+    with socket.create_server(("127.0.0.2", http_server.port)) as elsewhere:
+        elsewhere.setblocking(False)
+        base = f"http://rebind.test:{http_server.port}"
+        first, second = run(
+            fetch_pages(http_server, f"{base}/a", f"{base}/b", settings=settings, resolver=resolver)
+        )
+        assert first.ok and second.ok and first.body == PAGE
+        assert resolver.asked == [("rebind.test", http_server.port)]
+        assert [r.headers["host"] for r in http_server.requests_to("/b")] == [
+            f"rebind.test:{http_server.port}"
+        ]
+        with pytest.raises(BlockingIOError):
+            elsewhere.accept()  # nothing ever connected to the second answer
+
+
+# -- names that do not resolve -------------------------------------------------------------------
+
+
+def test_name_that_does_not_exist_fails_at_once(http_server: HttpTestServer) -> None:
+    async def no_such_name(host: str, port: int) -> list[str]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    async def go() -> tuple[list[FetchResult], dict[str, int]]:
+        async with Fetcher(FAST, resolver=no_such_name) as fetcher:
+            feed = await fetcher.fetch_feed("http://nulle-part.test/rss.xml")
+            links = [
+                await fetcher.fetch_page(f"http://nulle-part.test/{n}", origin=feed.url)
+                for n in range(2)
+            ]
+            return [feed, *links], fetcher.stats
+
+    results, stats = run(go())
+    for result in results:
+        assert result.error_kind == "no_such_host" and result.attempts == 0
+        assert result.error == (
+            "no such host: nulle-part.test (Name or service not known); not retried"
+        )
+    assert stats["retries"] == 0 and stats["requests"] == 0
+
+
+def test_a_real_invalid_name_fails_at_once() -> None:
+    """`.invalid` never resolves (RFC 6761): the system resolver says so, and it is final."""
+
+    async def go() -> tuple[FetchResult, dict[str, int]]:
+        async with Fetcher(FAST) as fetcher:
+            result = await fetcher.fetch_feed("http://sahelwatch-test.invalid/rss.xml")
+            return result, fetcher.stats
+
+    result, stats = run(go())
+    assert result.error_kind == "no_such_host", result.error
+    assert "sahelwatch-test.invalid" in (result.error or "")
+    assert stats["retries"] == 0
+
+
+def test_dns_server_not_answering_is_asked_again(http_server: HttpTestServer) -> None:
+    http_server.route("/a", body=PAGE)
+    asked: list[str] = []
+
+    async def busy_then_answers(host: str, port: int) -> list[str]:
+        asked.append(host)
+        if len(asked) == 1:
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return ["127.0.0.1"]
+
+    settings = replace(FAST, allow_private_hosts=frozenset({"lent.test"}))
+    url = f"http://lent.test:{http_server.port}/a"
+    assert page(http_server, url, settings, resolver=busy_then_answers).ok
+    assert asked == ["lent.test", "lent.test"]
+
+
+def test_refused_connection_is_retried() -> None:
+    async def go() -> FetchResult:
+        async with Fetcher(replace(FAST, max_retries=2)) as fetcher:
+            return await fetcher.fetch_feed(f"http://127.0.0.1:{closed_port()}/rss.xml")
+
+    result = run(go())
+    assert result.error_kind == "connection" and result.attempts == 3
+
+
+# -- what follows a redirect to another site -----------------------------------------------------
+
+
+def test_redirect_to_another_host_carries_no_cookie_credential_or_validator(
+    http_server: HttpTestServer,
+) -> None:
+    http_server.route("/login", body=PAGE, headers={"Set-Cookie": "session=s3cret; Path=/"})
+    with HttpTestServer() as other:
+        other.route("/rss.xml", body=RSS)
+        http_server.route("/feed.xml", status=301, redirect_to=other.url("/rss.xml"))
+        settings = replace(FAST, allow_private_hosts=frozenset({"127.0.0.1"}))
+        feed_url = http_server.url("/feed.xml").replace("http://", "http://lecteur:motdepasse@")
+
+        async def go() -> FetchResult:
+            async with Fetcher(settings) as fetcher:
+                await fetcher.fetch_page(http_server.url("/login"), origin=feed_url)
+                return await fetcher.fetch_feed(feed_url, etag='"v1"', last_modified=LAST_WEEK)
+
+        assert run(go()).ok
+        (sent,) = http_server.requests_to("/feed.xml")
+        assert sent.headers["cookie"] == "session=s3cret"
+        assert sent.headers["authorization"].startswith("Basic ")
+        assert sent.headers["if-none-match"] == '"v1"'
+        (forwarded,) = other.requests_to("/rss.xml")
+        secrets = {"cookie", "authorization", "if-none-match", "if-modified-since"}
+        assert secrets.isdisjoint(forwarded.headers)
+        assert forwarded.headers["accept"] == sent.headers["accept"]
+
+
+def test_cookies_follow_a_redirect_on_the_same_site(http_server: HttpTestServer) -> None:
+    http_server.route(
+        "/a", status=302, redirect_to="/a/consent", headers={"Set-Cookie": "consent=oui"}
+    )
+    http_server.route("/a/consent", body=PAGE)
+    assert page(http_server, "/a").ok
+    assert http_server.requests_to("/a/consent")[0].headers["cookie"] == "consent=oui"
+    assert "cookie" not in http_server.requests_to("/a")[0].headers
 
 
 # -- robots.txt ----------------------------------------------------------------------------------

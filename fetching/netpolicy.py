@@ -1,8 +1,8 @@
 """Network politeness and safety rules, as pure functions the fetcher applies.
 
-Kept apart from `flows/fetcher.py` so that every rule (which addresses may be contacted, when to
-retry, how long to wait) can be tested without a socket, and so the settings can be validated
-from `feeds.yaml` by `extractors.feeds_config` without importing httpx.
+Kept apart from `fetching.client` so that every rule (which addresses may be contacted, when to
+retry, how long to wait) can be tested without a socket. No httpx here. The settings themselves
+are `extractors.network_settings.NetworkSettings`, read from feeds.yaml without the fetcher.
 """
 
 from __future__ import annotations
@@ -10,56 +10,29 @@ from __future__ import annotations
 import ipaddress
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Literal
 from urllib.parse import urlsplit
 
-DEFAULT_USER_AGENT = (
-    "sahelwatch/0.1 (+https://github.com/sahelwatch/sahelwatch; French-language Sahel news monitor)"
-)
 ALLOWED_SCHEMES = frozenset({"http", "https"})
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # A robots.txt crawl-delay above this is treated as this: some sites write 3600 to mean "go away
 # slowly", and one feed must not hold a run for hours. Sixty seconds is still very polite.
 MAX_CRAWL_DELAY = 60.0
-TOO_MANY_REQUESTS = 429
 
 AddressClass = Literal["public", "loopback", "private", "link_local", "multicast", "reserved"]
-
-
-@dataclass(frozen=True, slots=True)
-class NetworkSettings:
-    """How the fetcher behaves towards other people's servers; `network:` in feeds.yaml."""
-
-    user_agent: str = DEFAULT_USER_AGENT
-    connect_timeout: float = 10.0
-    read_timeout: float = 20.0
-    total_timeout: float = 60.0  # whole request incl. body streaming
-    max_concurrency: int = 16  # global
-    per_host_concurrency: int = 2
-    min_host_delay: float = 1.0  # seconds between two request starts to one host
-    max_feed_bytes: int = 10 * 2**20  # decompressed
-    max_page_bytes: int = 5 * 2**20  # decompressed
-    max_redirects: int = 5
-    max_retries: int = 3  # after the first attempt; timeouts, connection errors, 429 and 5xx only
-    backoff_base: float = 0.5  # exponential backoff with full jitter, capped by backoff_max
-    backoff_max: float = 30.0
-    max_retry_after: float = 120.0  # a longer Retry-After gives up for this run instead
-    ignore_robots_for: frozenset[str] = frozenset()  # hostnames the user owns
-    allow_private_hosts: frozenset[str] = frozenset()  # hosts allowed on private addresses
 
 
 def classify_address(ip: str) -> AddressClass:
     """Only 'public' addresses may be contacted freely: the rest reach the user's own network.
 
-    An IPv4 address written inside IPv6 (::ffff:10.0.0.1) is judged as the IPv4 address, since
-    that is where the packets go.
+    An IPv4 address written inside IPv6 (::ffff:10.0.0.1, or 6to4's 2002:a00:1::) is judged as
+    the IPv4 address, since that is where the packets go.
     """
     address = ipaddress.ip_address(ip)
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        address = address.ipv4_mapped or address.sixtofour or address
     if address.is_loopback:
         return "loopback"
     if address.is_link_local:
@@ -106,6 +79,21 @@ def same_origin(a: str, b: str) -> bool:
     return origin is not None and origin == origin_of(b)
 
 
+def keeps_request_headers(from_url: str, to_url: str) -> bool:
+    """May a redirect hop carry the headers meant for `from_url` (validators, cookies)?
+
+    Only to the same origin, or to the same host upgraded from http to https on default ports
+    (the most common feed redirect, where losing If-None-Match would refetch every feed). Never
+    to another host or port: whatever one site was sent is not another site's business.
+    """
+    a, b = origin_of(from_url), origin_of(to_url)
+    if a is None or b is None:
+        return False
+    if a == b:
+        return True
+    return a == ("http", b[1], DEFAULT_PORTS["http"]) and b[0] == "https" and b[2] == 443
+
+
 def host_key(url: str) -> str:
     """The key politeness is counted by: host and port, so two test servers are two hosts."""
     origin = origin_of(url)
@@ -138,14 +126,6 @@ def blocked_address_reason(host: str, addresses: Sequence[str]) -> str | None:
         if kind != "public":
             return f"{host} resolves to {kind} address {ip}"
     return None
-
-
-def is_retryable_status(status: int) -> bool:
-    """The server is overloaded (429, 503) or broken for a moment (5xx): worth asking again.
-
-    Other 4xx say the request itself is wrong, and asking again would only add load.
-    """
-    return status == TOO_MANY_REQUESTS or 500 <= status <= 599
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
@@ -187,32 +167,3 @@ def host_delay(min_host_delay: float, crawl_delay: float | None) -> float:
 def host_matches(host: str, netloc: str, hosts: frozenset[str]) -> bool:
     """A settings list may name a host ("example.org") or a host and port ("127.0.0.1:8080")."""
     return host.lower() in hosts or netloc.lower() in hosts
-
-
-def settings_problems(settings: NetworkSettings) -> list[tuple[str, str]]:
-    """(field, problem) for each value the fetcher cannot work with, for config error messages.
-
-    Zero concurrency would wait forever and a zero size cap would refuse every page, so both are
-    caught when the configuration is read rather than discovered as a hung or empty run.
-    """
-    problems = []
-    for name in ("max_concurrency", "per_host_concurrency", "max_feed_bytes", "max_page_bytes"):
-        if getattr(settings, name) < 1:
-            problems.append((name, f"must be at least 1, got {getattr(settings, name)!r}"))
-    for name in ("connect_timeout", "read_timeout", "total_timeout"):
-        if not getattr(settings, name) > 0:
-            problems.append((name, f"must be more than 0 seconds, got {getattr(settings, name)!r}"))
-    for name in (
-        "min_host_delay",
-        "max_redirects",
-        "max_retries",
-        "backoff_base",
-        "backoff_max",
-        "max_retry_after",
-    ):
-        if getattr(settings, name) < 0:
-            problems.append((name, f"must be zero or more, got {getattr(settings, name)!r}"))
-    agent = settings.user_agent
-    if not agent.strip() or any(c in agent for c in "\r\n") or not agent.isascii():
-        problems.append(("user_agent", "must be one ASCII line naming the crawler and a contact"))
-    return problems

@@ -1,18 +1,20 @@
 """The project's only HTTP client: polite, bounded, and never raising for network trouble.
 
 feedparser and trafilatura only ever see bytes from here. Every rule about what may be fetched
-and how often lives in `extractors.netpolicy` and `extractors.robots`; this module applies them
+and how often lives in `fetching.netpolicy` and `extractors.robots`; this module applies them
 with httpx. A fetch returns a `FetchResult` whatever happens on the network, because one broken
 site must not stop a run: the caller turns a failed result into a skipped row or a feed failure.
 
-Known limit: an address is checked when resolving, and httpx resolves again when connecting, so
-a DNS answer changed in between (DNS rebinding) is not caught. Good enough for links in news
-feeds; not a sandbox for hostile input.
+Each name is resolved once per run by the fetcher itself; the addresses are checked, and the
+connection goes to those very addresses (`fetching.transport`), so a DNS answer that changes
+after the check (DNS rebinding) is never used. A name that does not exist fails at once; a DNS
+server that does not answer is asked again like any other passing failure.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -21,13 +23,15 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from extractors import netpolicy
 from extractors.errors import UsageError
-from extractors.netpolicy import NetworkSettings
+from extractors.network_settings import NetworkSettings, settings_problems
 from extractors.robots import MAX_ROBOTS_BYTES
-from flows.fetch_body import ACCEPT_ENCODING, BadEncoding, BodyTooLarge, read_capped
-from flows.fetch_hosts import HostGates, Resolver, system_resolver
-from flows.fetch_result import (
+from fetching import netpolicy
+from fetching.body import ACCEPT_ENCODING, BadEncoding, BodyTooLarge, read_capped
+from fetching.cookies import OriginCookies, refusing_jar
+from fetching.hosts import HostGates, Resolver, is_no_such_host, system_resolver
+from fetching.proxies import ProxyChooser
+from fetching.result import (
     NOT_MODIFIED,
     Exchange,
     FetchResult,
@@ -35,7 +39,8 @@ from flows.fetch_result import (
     describe,
     timeout_message,
 )
-from flows.fetch_robots import RobotsCache, RobotsVerdict, robots_verdict
+from fetching.robots import RobotsCache, RobotsVerdict, robots_verdict
+from fetching.transport import CheckedAddresses, RoutingTransport
 
 __all__ = ["FetchResult", "Fetcher", "Resolver", "system_resolver"]
 
@@ -45,6 +50,9 @@ FEED_ACCEPT = (
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 # We read French news: asking for French gets the French edition of bilingual sites.
 ACCEPT_LANGUAGE = "fr, fr-FR;q=0.9, *;q=0.3"
+# Headers a caller gives that say nothing about one site: they follow a redirect anywhere.
+# The rest (validators such as If-None-Match, and any credential) stay with their origin.
+PORTABLE_HEADERS = frozenset({"accept"})
 _STAT_NAMES = (
     "requests",
     "retries",
@@ -62,7 +70,8 @@ class Fetcher:
     """Use as `async with Fetcher(settings) as fetcher:`; one instance per run.
 
     `resolver` maps (host, port) to IP addresses; tests inject one to prove that a name resolving
-    to a private address is refused before any connection. `rng` drives the backoff jitter.
+    to a private address is refused before any connection, and that the connection goes to the
+    address that was checked. `rng` drives the backoff jitter. Proxies: see `fetching.proxies`.
     """
 
     def __init__(
@@ -72,7 +81,7 @@ class Fetcher:
         resolver: Resolver | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        problems = netpolicy.settings_problems(settings)
+        problems = settings_problems(settings)
         if problems:
             name, problem = problems[0]
             raise UsageError(f"network.{name} {problem}")
@@ -80,7 +89,10 @@ class Fetcher:
         self._resolver = resolver or system_resolver
         self._rng = rng or random.Random()
         self._client: httpx.AsyncClient | None = None
-        self._addresses: dict[tuple[str, int], Sequence[str]] = {}
+        self._lookups: dict[tuple[str, int], asyncio.Future[Sequence[str]]] = {}
+        self._checked = CheckedAddresses()
+        self._cookies = OriginCookies()
+        self._proxies = ProxyChooser(settings.proxy)  # reads the environment once, now
         self._stats = dict.fromkeys(_STAT_NAMES, 0)
 
     async def __aenter__(self) -> Fetcher:
@@ -88,6 +100,9 @@ class Fetcher:
         self._global = asyncio.Semaphore(s.max_concurrency)
         self._gates = HostGates(s.per_host_concurrency, s.min_host_delay)
         self._robots = RobotsCache(self._load_robots)
+        limits = httpx.Limits(
+            max_connections=s.max_concurrency, max_keepalive_connections=s.max_concurrency
+        )
         self._client = httpx.AsyncClient(
             headers={
                 "User-Agent": s.user_agent,
@@ -100,11 +115,10 @@ class Fetcher:
                 write=s.read_timeout,
                 pool=s.total_timeout,
             ),
-            limits=httpx.Limits(
-                max_connections=s.max_concurrency, max_keepalive_connections=s.max_concurrency
-            ),
+            transport=RoutingTransport(self._checked, self._proxies.proxy_for, limits),
+            cookies=refusing_jar(),  # httpx's jar ignores ports; OriginCookies does not
             follow_redirects=False,  # each hop is checked here, see _fetch
-            trust_env=False,  # proxy variables must not send 127.0.0.1 traffic elsewhere
+            trust_env=False,  # proxy variables are read by ProxyChooser, with its own rules
         )
         return self
 
@@ -115,6 +129,11 @@ class Fetcher:
         tb: TracebackType | None,
     ) -> None:
         await self._robots.close()
+        for lookup in self._lookups.values():
+            lookup.cancel()
+        for lookup in self._lookups.values():
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await lookup
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -157,11 +176,14 @@ class Fetcher:
     ) -> FetchResult:
         trace = Trace(url)
         current = url
+        portable = {k: v for k, v in headers.items() if k.lower() in PORTABLE_HEADERS}
         for _hop in range(self.settings.max_redirects + 1):
             refusal = await self._refusal(current, origin, robots=robots)
             if refusal is not None:
                 return trace.refused(current, *refusal)
-            ex = await self._with_retries(current, headers, limit, trace, truncate=truncate)
+            same_site = netpolicy.keeps_request_headers(url, current)
+            hop_headers = headers if same_site else portable
+            ex = await self._with_retries(current, hop_headers, limit, trace, truncate=truncate)
             if ex.location is None:
                 return trace.result(ex)
             self._stats["redirects"] += 1
@@ -175,26 +197,60 @@ class Fetcher:
         if not netpolicy.is_allowed_scheme(url) or target is None:
             return "bad_scheme", f"not an http(s) URL: {url[:200]}"
         _, host, port = target
+        try:
+            addresses = await self._resolve(host, port)
+        except NoSuchHost as exc:
+            return "no_such_host", str(exc)
+        except OSError as exc:
+            return "connection", f"cannot resolve {host}: {describe(exc)}"
         if not netpolicy.address_check_exempt(url, origin, self.settings.allow_private_hosts):
-            try:
-                addresses = await self._resolve(host, port)
-            except OSError as exc:
-                return "connection", f"cannot resolve {host}: {exc}"
             reason = netpolicy.blocked_address_reason(host, addresses)
             if reason is not None:
                 self._stats["blocked_addresses"] += 1
                 return "blocked_address", reason
+        connect_host = _connection_host(url, host)
+        if connect_host is None:
+            return "bad_scheme", f"not a usable address: {url[:200]}"
+        self._checked.pin(connect_host, port, addresses)
         if robots and not self._ignores_robots(url):
             return await self._robots_refusal(url, origin)
         return None
 
     async def _resolve(self, host: str, port: int) -> Sequence[str]:
+        """The addresses of `host`, asked once per run and shared by concurrent callers, so
+        every request to a host is checked against, and connected to, one answer.
+
+        NoSuchHost when the name does not exist; the outcome, failure included, holds for the run.
+        """
         if netpolicy.is_ip_literal(host):
             return [host]
         key = (host, port)
-        if key not in self._addresses:
-            self._addresses[key] = await self._resolver(host, port)
-        return self._addresses[key]
+        lookup = self._lookups.get(key)
+        if lookup is None:
+            lookup = self._lookups[key] = asyncio.ensure_future(self._lookup(host, port))
+        # A caller that is cancelled must not cancel the lookup the other callers wait for.
+        return await asyncio.shield(lookup)
+
+    async def _lookup(self, host: str, port: int) -> Sequence[str]:
+        """Ask the resolver; a DNS server that does not answer (EAI_AGAIN, a timeout) is asked
+        again with a request's backoff, a name that does not exist is not."""
+        s = self.settings
+        attempt = 0
+        while True:
+            try:
+                async with asyncio.timeout(s.connect_timeout):
+                    return await self._resolver(host, port)
+            except OSError as exc:  # TimeoutError included
+                if is_no_such_host(exc):
+                    reason = exc.strerror or describe(exc)
+                    raise NoSuchHost(f"no such host: {host} ({reason}); not retried") from None
+                if attempt >= s.max_retries:
+                    raise
+            self._stats["retries"] += 1
+            await asyncio.sleep(
+                netpolicy.backoff_delay(attempt, s.backoff_base, s.backoff_max, self._rng)
+            )
+            attempt += 1
 
     def _ignores_robots(self, url: str) -> bool:
         parts = urlsplit(url)
@@ -262,9 +318,15 @@ class Fetcher:
         client = self._client
         if client is None:
             raise RuntimeError("Fetcher used outside `async with`")
+        site = netpolicy.origin_of(url)
+        cookie = self._cookies.header(site) if site is not None else None
+        if cookie is not None:
+            headers = {**headers, "Cookie": cookie}
         request = client.build_request("GET", url, headers=headers)
         response = await client.send(request, stream=True)
         try:
+            if site is not None:
+                self._cookies.remember(site, response.headers.get_list("set-cookie"))
             ex = Exchange(url, response.status_code, dict(response.headers.items()))
             if 200 <= ex.status < 300:
                 ex.body = await read_capped(response, limit, truncate=truncate)
@@ -317,3 +379,22 @@ class Fetcher:
         delay = netpolicy.host_delay(self.settings.min_host_delay, crawl_delay)
         self._gates[netpolicy.host_key(robots_url)].slow_down(delay)
         return verdict
+
+
+class NoSuchHost(OSError):
+    """The DNS says the name does not exist: the fetch fails at once, without retries."""
+
+
+def _connection_host(url: str, host: str) -> str | None:
+    """The host httpx will connect to (IDNA-encoded), when it is the one that was checked.
+
+    Two URL parsers (urllib's for the check, httpx's for the request) must agree on the host,
+    or a crafted URL could be checked as one host and sent to another.
+    """
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return None
+    if parsed.host.lower() != host.lower():
+        return None
+    return parsed.raw_host.decode("ascii").lower()

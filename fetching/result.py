@@ -14,8 +14,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from extractors import netpolicy
-from extractors.netpolicy import NetworkSettings
+from extractors.network_settings import NetworkSettings, is_retryable_status
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 NOT_MODIFIED = 304
@@ -27,7 +26,7 @@ _CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
 class FetchResult:
     """One fetch. `error_kind` None means success (a 304 included).
 
-    error_kind is one of: 'timeout', 'connection', 'http_status', 'too_large',
+    error_kind is one of: 'timeout', 'connection', 'no_such_host', 'http_status', 'too_large',
     'too_many_redirects', 'blocked_address', 'bad_scheme', 'robots_disallowed',
     'retry_after_too_long'. `attempts` counts the requests sent for this URL, retries and
     redirect hops included (0 when it was refused before any request).
@@ -80,7 +79,7 @@ class Exchange:
             return False
         if self.error_kind in ("timeout", "connection"):
             return True
-        return self.error_kind == "http_status" and netpolicy.is_retryable_status(self.status or 0)
+        return self.error_kind == "http_status" and is_retryable_status(self.status or 0)
 
     @property
     def location(self) -> str | None:

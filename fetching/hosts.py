@@ -13,12 +13,23 @@ from contextlib import asynccontextmanager
 
 # (host, port) -> IP addresses; injectable so tests can resolve names without DNS.
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
+# getaddrinfo's answers for "this name has no address" (NXDOMAIN, or a name without A/AAAA):
+# asking again cannot help, unlike EAI_AGAIN ("the DNS server did not answer in time").
+NO_SUCH_NAME_ERRORS = frozenset(
+    {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+)
+
+
+def is_no_such_host(exc: BaseException) -> bool:
+    """True when the resolver said the name does not exist, as opposed to a passing failure."""
+    return isinstance(exc, socket.gaierror) and exc.errno in NO_SUCH_NAME_ERRORS
 
 
 async def system_resolver(host: str, port: int) -> list[str]:
-    """The addresses a connection to `host` may use, from the system resolver."""
+    """The addresses a connection to `host` may use, in the system's order of preference
+    (RFC 6724, as getaddrinfo sorts them), each once."""
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return sorted({str(info[4][0]) for info in infos})
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 class HostGate:

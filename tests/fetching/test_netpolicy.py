@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import random
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
 
-from extractors.netpolicy import (
+from fetching.netpolicy import (
     MAX_CRAWL_DELAY,
-    NetworkSettings,
     address_check_exempt,
     backoff_delay,
     blocked_address_reason,
@@ -19,10 +17,9 @@ from extractors.netpolicy import (
     host_delay,
     host_key,
     is_allowed_scheme,
-    is_retryable_status,
+    keeps_request_headers,
     parse_retry_after,
     same_origin,
-    settings_problems,
 )
 
 NOW = datetime(2025, 3, 14, 12, 0, 0, tzinfo=UTC)
@@ -57,6 +54,9 @@ def test_addresses_are_classified_by_where_they_lead(ip: str, kind: str) -> None
 def test_ipv4_written_inside_ipv6_is_judged_as_the_ipv4_address() -> None:
     assert classify_address("::ffff:10.0.0.1") == "private"
     assert classify_address("::ffff:127.0.0.1") == "loopback"
+    assert classify_address("2002:a00:5::1") == "private"  # 6to4 of 10.0.0.5
+    assert classify_address("2002:7f00:1::1") == "loopback"
+    assert classify_address("2002:c4c8:500a::1") == "public"  # 6to4 of 196.200.80.10
 
 
 @pytest.mark.parametrize(
@@ -126,27 +126,6 @@ def test_a_host_without_addresses_is_blocked() -> None:
     assert blocked_address_reason("nulle.example", []) is not None
 
 
-@pytest.mark.parametrize(
-    ("status", "retry"),
-    [
-        (429, True),
-        (500, True),
-        (502, True),
-        (503, True),
-        (504, True),
-        (400, False),
-        (401, False),
-        (403, False),
-        (404, False),
-        (410, False),
-        (451, False),
-        (200, False),
-    ],
-)
-def test_only_overload_and_server_errors_are_retried(status: int, retry: bool) -> None:
-    assert is_retryable_status(status) is retry
-
-
 def test_retry_after_in_seconds() -> None:
     assert parse_retry_after("120", NOW) == 120.0
     assert parse_retry_after(" 0 ", NOW) == 0.0
@@ -194,28 +173,21 @@ def test_huge_crawl_delay_is_capped() -> None:
     assert host_delay(1.0, 86_400.0) == MAX_CRAWL_DELAY
 
 
-def test_default_user_agent_names_the_project_and_a_contact() -> None:
-    agent = NetworkSettings().user_agent
-    assert agent.startswith("sahelwatch/")
-    assert "+https://" in agent
-
-
-def test_default_settings_are_usable() -> None:
-    assert settings_problems(NetworkSettings()) == []
-
-
 @pytest.mark.parametrize(
-    ("change", "field"),
+    ("to", "kept"),
     [
-        ({"max_concurrency": 0}, "max_concurrency"),
-        ({"per_host_concurrency": 0}, "per_host_concurrency"),
-        ({"max_page_bytes": 0}, "max_page_bytes"),
-        ({"total_timeout": 0.0}, "total_timeout"),
-        ({"min_host_delay": -1.0}, "min_host_delay"),
-        ({"user_agent": "sahelwatch\r\nX-Injected: 1"}, "user_agent"),
-        ({"user_agent": "  "}, "user_agent"),
+        ("http://bamako.example/b", True),
+        ("http://BAMAKO.example:80/c", True),
+        ("https://bamako.example/a", True),  # the usual upgrade to https on the same host
+        ("https://bamako.example:8443/a", False),
+        ("http://bamako.example:8080/a", False),
+        ("http://cdn.bamako.example/a", False),
+        ("http://autre.example/a", False),
     ],
 )
-def test_unworkable_settings_are_named(change: dict, field: str) -> None:
-    problems = settings_problems(replace(NetworkSettings(), **change))
-    assert [name for name, _ in problems] == [field]
+def test_request_headers_follow_a_redirect_on_the_same_site_only(to: str, kept: bool) -> None:
+    assert keeps_request_headers("http://bamako.example/a", to) is kept
+
+
+def test_request_headers_never_follow_a_downgrade_to_http() -> None:
+    assert not keeps_request_headers("https://bamako.example/a", "http://bamako.example/a")
