@@ -197,10 +197,10 @@ def record_unit(
         return
     with store.write() as con:
         backfills.record_unit(con, backfill_id, unit.name, unit.items, unit.outside_window)
-        documents.record_skips(con, unit.skips, run_id)
+        added = documents.record_skips(con, unit.skips, run_id)
     outcome.items_seen += len(unit.items) + len(unit.skips)
-    for skip in unit.skips:
-        outcome.skipped[str(skip.reason)] += 1
+    outcome.skipped.update(added)  # the rows written: the report equals `skipped`
+    outcome.already_known += len(unit.skips) - sum(added.values())
     report.extra["outside_window_by_source"] = (
         report.extra.get("outside_window_by_source", 0) + unit.outside_window
     )
