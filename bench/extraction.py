@@ -86,7 +86,7 @@ def run(
     """Pages per second of trafilatura alone and of `process_batch`, and a worker's memory."""
     # Imported here, not at the top: pool workers import this module to run its functions, and
     # `flows.ingest` would make each of them load Prefect.
-    from flows.ingest import PAGE_BATCH_SIZE
+    from flows.pipeline import PAGE_BATCH_SIZE
 
     if pages < 1 or rounds < 1 or memory_batches <= MEMORY_BASELINE_BATCH:
         raise UsageError(

@@ -6,6 +6,9 @@ are plain picklable dataclasses and it does no I/O.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,6 +29,20 @@ MIN_PAGE_WORDS = 25
 # caught the page's furniture (a video player's captions, share buttons), not the article.
 FEED_OVER_PAGE_RATIO = 2.0
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
+# trafilatura costs ~90 µs of CPU per element (a 5 MiB page of `<p>Texte ` took 55 s and 1 GiB):
+# a page with more elements than this is not read. News pages have a few thousand; long live
+# blogs stay under 20,000; 40,000 costs at most ~4 s.
+MAX_ELEMENTS = 40_000
+# libxml2 itself stops at 256 levels; real pages stay under 40. Deeper markup is a trap.
+MAX_MARKUP_DEPTH = 256
+_START_TAG = re.compile(r"<[A-Za-z]")
+# Start and end tags of elements that nest (no void element, none closed implicitly by the next
+# sibling as <p>, <li> or <td> are): enough to bound the depth the parser will build.
+_NESTING_TAG = re.compile(
+    r"<(/?)(?:div|span|section|article|aside|main|nav|header|footer|table|ul|ol|dl|blockquote"
+    r"|form|fieldset|figure|a|b|i|u|em|strong|small|font|center|q|s|sub|sup|label|button)[\s>]",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,12 +63,23 @@ class FetchedItem:
     discovered_by: str | None = None  # 'kind:locator' of the source that found the page
 
 
+class PageBoundExceeded(BaseException):
+    """A page used up its CPU-time bound (raised by the worker's timer, see
+    flows/extraction_pool.py). A BaseException, so that the extractors' own `except Exception`
+    clauses cannot swallow it and carry on with the bomb."""
+
+
+# Wraps the extraction of one page: the worker's CPU-time bound; nothing outside a worker.
+PageGuard = Callable[[], AbstractContextManager[object]]
+
+
 @dataclass(frozen=True, slots=True)
 class PageText:
     text: str
     title: str | None
     author: str | None
     html: str | None
+    refused: str | None = None  # why the page was not given to trafilatura (markup_excess)
 
 
 def build_document(item: FetchedItem, now: datetime) -> Document | Skip:
@@ -60,6 +88,8 @@ def build_document(item: FetchedItem, now: datetime) -> Document | Skip:
     if not text:
         if item.body is not None and not _is_html(item.content_type, item.body):
             return _skip(item, SkipReason.NOT_HTML, f"{item.content_type} and no text in the feed")
+        if page.refused:
+            return _skip(item, SkipReason.TOO_COMPLEX, f"{page.refused} and no text in the feed")
         return _skip(item, SkipReason.NO_TEXT, "no text in the page nor in the feed entry")
     guess = detect_language(f"{item.entry.title or page.title or ''}\n{text}")
     if not guess.is_french:
@@ -91,6 +121,9 @@ def extract_page(item: FetchedItem) -> PageText:
     if item.body is None or not _is_html(item.content_type, item.body):
         return PageText("", None, None, None)
     html, _ = decode_html(item.body, declared_charset(item.content_type))
+    refused = markup_excess(html)
+    if refused:
+        return PageText("", None, None, None, refused)
     result = trafilatura.bare_extraction(
         html,
         url=item.final_url,
@@ -101,6 +134,20 @@ def extract_page(item: FetchedItem) -> PageText:
     if result is None:
         return PageText("", None, None, html)
     return PageText((result.text or "").strip(), result.title, result.author, html)
+
+
+def markup_excess(html: str) -> str | None:
+    """Why this markup would cost trafilatura far more than a news page does, or None."""
+    elements = len(_START_TAG.findall(html))
+    if elements > MAX_ELEMENTS:
+        return f"{elements} elements (more than {MAX_ELEMENTS})"
+    depth = deepest = 0
+    for match in _NESTING_TAG.finditer(html):
+        depth = max(depth - 1, 0) if match.group(1) else depth + 1
+        deepest = max(deepest, depth)
+    if deepest > MAX_MARKUP_DEPTH:
+        return f"markup nested {deepest} deep (more than {MAX_MARKUP_DEPTH})"
+    return None
 
 
 def choose_text(page_text: str, entry: FeedEntry) -> tuple[str, TextSource | None]:
@@ -118,17 +165,25 @@ def choose_text(page_text: str, entry: FeedEntry) -> tuple[str, TextSource | Non
     return (text, source) if text.strip() else ("", None)
 
 
-def process_batch(items: list[FetchedItem], now: datetime) -> list[Document | Skip]:
-    """Worker entry point: one batch of items; extraction caches are dropped after each batch."""
+def process_batch(
+    items: list[FetchedItem], now: datetime, guard: PageGuard = nullcontext
+) -> list[Document | Skip]:
+    """Worker entry point: one batch of items, each page within `guard` (the worker's bounds);
+    extraction caches are dropped after each batch."""
     try:
-        return [_safe_build(item, now) for item in items]
+        return [_safe_build(item, now, guard) for item in items]
     finally:
         reset_caches()  # trafilatura/htmldate/courlan keep LRU caches that grow with every page
 
 
-def _safe_build(item: FetchedItem, now: datetime) -> Document | Skip:
+def _safe_build(item: FetchedItem, now: datetime, guard: PageGuard) -> Document | Skip:
     try:
-        return build_document(item, now)
+        with guard():
+            return build_document(item, now)
+    except PageBoundExceeded as exc:
+        return skip_for(item, SkipReason.EXTRACTION_TIMEOUT, str(exc))
+    except MemoryError:  # the worker's address-space bound: the page, not the worker, fails
+        return skip_for(item, SkipReason.EXTRACTION_TIMEOUT, "memory bound exceeded")
     except Exception as exc:  # one bad page must not sink its batch; it is recorded, not lost
         return _skip(item, SkipReason.EXTRACTION_ERROR, f"{type(exc).__name__}: {exc}"[:500])
 
@@ -137,6 +192,11 @@ def _is_html(content_type: str | None, body: bytes) -> bool:
     if content_type:
         return content_type.split(";")[0].strip().lower() in _HTML_TYPES
     return b"<html" in body[:2048].lower()
+
+
+def skip_for(item: FetchedItem, reason: SkipReason, detail: str) -> Skip:
+    """The skip row of an item that did not become a document."""
+    return _skip(item, reason, detail)
 
 
 def _skip(item: FetchedItem, reason: SkipReason, detail: str) -> Skip:

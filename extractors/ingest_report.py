@@ -21,6 +21,7 @@ class FeedOutcome:
     same_text: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     left_for_later: int = 0  # items cut by --limit or failed for a retryable reason
+    retry_later: int = 0  # pages whose fetch failed before, left until their back-off ends
 
 
 @dataclass(slots=True)
@@ -57,6 +58,7 @@ class IngestReport:
             "same_text": sum(f.same_text for f in self.feeds),
             "near_duplicates": self.near_duplicates,
             "skipped": sum(skipped.values()),
+            "retry_later": sum(f.retry_later for f in self.feeds),
             "skipped_by_reason": dict(sorted(skipped.items())),
             "dead_feeds": list(self.dead_feeds),
             "silent_feeds": list(self.silent_feeds),
@@ -100,6 +102,8 @@ class IngestReport:
             f"| near-duplicate copies grouped | {c['near_duplicates']} |",
             f"| skipped | {c['skipped']} |",
         ]
+        if c["retry_later"]:
+            lines.append(f"| failed before, retried after their back-off | {c['retry_later']} |")
         lines += [f"| skipped: {reason} | {n} |" for reason, n in c["skipped_by_reason"].items()]
         lines += [f"| {name.replace('_', ' ')} | {n} |" for name, n in self.extra.items()]
         lines += [

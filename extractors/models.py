@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -39,7 +41,12 @@ class SkipReason(StrEnum):
     NOT_HTML = "not_html"  # a PDF, an image: nothing to extract and no feed text either
     NO_TEXT = "no_text"  # neither the page nor the feed entry had usable text
     NOT_FRENCH = "not_french"
-    EXTRACTION_ERROR = "extraction_error"  # the extractor failed on this page (a bug or a bomb)
+    EXTRACTION_ERROR = "extraction_error"  # the extractor failed on this page (a bug)
+    # The page took more than its CPU-time or memory bound to extract (a cost bomb), or killed
+    # its worker: final, the same bytes would cost the same again.
+    EXTRACTION_TIMEOUT = "extraction_timeout"
+    TOO_COMPLEX = "too_complex"  # more elements or deeper markup than a news page ever has
+    GAVE_UP = "gave_up"  # a page whose fetch failed on MAX_FETCH_ATTEMPTS runs: not tried again
     OUTSIDE_WINDOW = "outside_window"  # a backfill page whose own date is outside --since/--until
     UNREADABLE = "unreadable"  # an archived page that cannot be read (corrupt WARC record, file)
 
@@ -99,3 +106,13 @@ class Skip:
     reason: SkipReason
     detail: str
     discovered_by: str | None = None
+    # Tells apart the items of one source that have no usable link (see unlinked_item_keys);
+    # None for items known by their URL.
+    item_key: str | None = None
+
+
+def unlinked_item_keys(guids: Sequence[str | None]) -> list[str]:
+    """Keys for a feed's link-less entries: the guid when the feed gives it to one entry only
+    (stable across runs), else the entry's 1-based position (all that tells them apart)."""
+    counts = Counter(g for g in guids if g)
+    return [f"guid:{g}" if g and counts[g] == 1 else f"entry:{n}" for n, g in enumerate(guids, 1)]

@@ -198,11 +198,11 @@ def record_unit(
         return
     with store.write() as con:
         added = backfills.record_unit(con, backfill_id, unit.name, unit.items, unit.outside_window)
-        documents.record_skips(con, unit.skips, run_id)
+        written = documents.record_skips(con, unit.skips, run_id)
     # pages seen for the first time (a page listed by two sitemaps counts once), unusable entries
     outcome.items_seen += added + len(unit.skips)
-    for skip in unit.skips:
-        outcome.skipped[str(skip.reason)] += 1
+    outcome.skipped.update(written)  # the rows written: the report equals `skipped`
+    outcome.already_known += len(unit.skips) - sum(written.values())
     report.extra["outside_window_by_source"] = (
         report.extra.get("outside_window_by_source", 0) + unit.outside_window
     )

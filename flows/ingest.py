@@ -13,7 +13,7 @@ import hashlib
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from prefect import flow, get_run_logger, task
@@ -21,13 +21,13 @@ from prefect.artifacts import acreate_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from extractors import feed_schedule
+from extractors import feed_schedule, page_retry
 from extractors.errors import StoreError
 from extractors.feed_entries import FeedEntry, ParsedFeed, parse_feed
 from extractors.feed_schedule import FeedState
 from extractors.feeds_config import FeedsConfig, FeedSource
 from extractors.ingest_report import FeedOutcome, IngestReport
-from extractors.models import Origin, Skip, SkipReason
+from extractors.models import Origin, Skip, SkipReason, unlinked_item_keys
 from extractors.tagger import Tagger
 from extractors.urls import UnusableLink, absolute_url, canonical_url
 from fetching.client import Fetcher, FetchResult
@@ -52,6 +52,7 @@ class RunContext:
     # Other raw URLs of the pages seen in this run, recorded with the feed states.
     aliases: list[Alias] = field(default_factory=list)
     aliases_recorded: int = 0
+    force: bool = False  # also retry pages whose fetch failed before their back-off ends
 
 
 @flow(name="ingest_feeds")
@@ -99,7 +100,7 @@ async def ingest_feeds(
         with ExtractionPool() as pool:
             async with Fetcher(config.network) as fetcher:
                 pipeline = Pipeline.for_run(store, fetcher, pool, tagger, run_id, Origin(origin))
-                ctx = RunContext(pipeline, limit)
+                ctx = RunContext(pipeline, limit, force=force)
                 try:
                     await asyncio.gather(
                         *(
@@ -236,13 +237,15 @@ async def plan_items(
     outcome.items_seen = len(entries)
     discovered_by = f"feed:{feed.url}"
     candidates, skips, seen = [], [], set()
-    for entry in entries:
+    keys = unlinked_item_keys([entry.guid for entry in entries])
+    for entry, key in zip(entries, keys, strict=True):
         try:
             url = absolute_url(entry.link, feed.url)
         except UnusableLink as exc:
             reason = SkipReason.NO_LINK if not (entry.link or "").strip() else SkipReason.BAD_LINK
-            link = entry.link or f"(no link: {entry.title or entry.guid or '?'})"
-            skips.append(Skip(link, None, feed.url, feed.name, reason, str(exc), discovered_by))
+            detail = f"{exc} (title: {entry.title or '-'})"[:500]
+            link = entry.link or ""
+            skips.append(Skip(link, None, feed.url, feed.name, reason, detail, discovered_by, key))
             continue
         canonical = canonical_url(url)
         aliases.append((url, canonical, feed.name, feed.url))
@@ -255,8 +258,16 @@ async def plan_items(
     async with pipeline.store_lock:
         with pipeline.store.read() as con:
             known = documents.known_urls(con, [job.canonical for job in candidates])
+            failed = documents.fetch_failures(con, [job.canonical for job in candidates])
     planned = [job for job in candidates if job.canonical not in known]
     outcome.already_known += len(candidates) - len(planned)
+    planned = [replace(job, failures=failed.get(job.canonical, (0, None))[0]) for job in planned]
+    if not ctx.force:  # a page that failed waits out its back-off, as a failing feed does
+        now = datetime.now(UTC)
+        due = [j for j in planned if page_retry.retry_due(*failed.get(j.canonical, (0, None)), now)]
+        outcome.retry_later += len(planned) - len(due)
+        outcome.left_for_later += len(planned) - len(due)
+        planned = due
     if ctx.limit is not None:
         outcome.left_for_later += max(0, len(planned) - ctx.limit)
         planned = planned[: ctx.limit]

@@ -14,10 +14,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from extractors import page_retry
 from extractors.article import FetchedItem
 from extractors.feed_entries import FeedEntry
 from extractors.ingest_report import FeedOutcome
-from extractors.models import RETRYABLE_SKIPS, Document, Origin, Skip, skip_reason_for_fetch
+from extractors.models import (
+    RETRYABLE_SKIPS,
+    Document,
+    Origin,
+    Skip,
+    SkipReason,
+    skip_reason_for_fetch,
+)
 from extractors.tagger import Tagger
 from fetching.client import Fetcher, FetchResult
 from flows import progress
@@ -45,6 +53,7 @@ class PageJob:
     discovered_by: str
     body: bytes | None = None  # the bytes an archive already holds; None: fetch the URL
     content_type: str | None = None
+    failures: int = 0  # earlier runs whose fetch of this page failed (extractors/page_retry.py)
 
 
 # Called inside each batch's write transaction with the connection, the batch's jobs and its
@@ -128,6 +137,9 @@ class Pipeline:
             else:
                 reason = skip_reason_for_fetch(result.error_kind, result.status)
                 detail = result.error or str(result.error_kind)
+                if reason == SkipReason.FETCH_FAILED and page_retry.is_last_attempt(job.failures):
+                    reason = SkipReason.GAVE_UP
+                    detail = f"fetch failed on {job.failures + 1} runs, the last: {detail}"
                 skips.append(self._skip(job, reason, detail))
         return items, skips
 
@@ -176,6 +188,8 @@ class Pipeline:
         outcome.stored += len(result.stored_ids)
         outcome.same_url += result.same_url
         outcome.same_text += result.same_text
-        for skip in skips:
-            outcome.skipped[str(skip.reason)] += 1
-            outcome.left_for_later += skip.reason in RETRYABLE_SKIPS
+        # The report counts the rows written, so it always equals `skipped` for the run; a skip
+        # already recorded (an item without a link seen again) counts as already known.
+        outcome.skipped.update(result.skipped_by_reason)
+        outcome.already_known += len(skips) - result.skipped
+        outcome.left_for_later += sum(skip.reason in RETRYABLE_SKIPS for skip in skips)

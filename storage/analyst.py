@@ -102,7 +102,6 @@ _FOCUS = """
 """
 
 
-
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> list[tuple]:
     """Run with the named parameters this statement uses (DuckDB refuses unused ones)."""
     used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}

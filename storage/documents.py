@@ -6,13 +6,14 @@ constraint, so the same statements work on DuckLake, which has no constraints.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import astuple, dataclass, fields
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import astuple, dataclass, field, fields
 from datetime import datetime
 
 import duckdb
 
-from extractors.models import RETRYABLE_SKIPS, Document, Skip
+from extractors.models import RETRYABLE_SKIPS, Document, Skip, SkipReason
 from storage import bulk
 
 DOCUMENT_COLUMNS = tuple(f.name for f in fields(Document))
@@ -37,6 +38,7 @@ _SKIP_COLUMNS = (
     "detail",
     "run_id",
     "discovered_by",
+    "item_key",
 )
 _SKIP_ROWS = {"pos": "INTEGER", **dict.fromkeys(_SKIP_COLUMNS, "VARCHAR")}
 
@@ -47,6 +49,7 @@ class AppendResult:
     same_url: int  # items whose canonical URL was already stored (kept in document_urls)
     same_text: int  # items whose text was already stored at another URL (kept in document_urls)
     skipped: int  # new rows in `skipped`
+    skipped_by_reason: Mapping[str, int] = field(default_factory=dict)  # the same, per reason
 
 
 def append(
@@ -79,21 +82,26 @@ def append(
         ],
     )
     same_url = sum(relation == "same_url" for _, _, relation in url_rows)
+    added = record_skips(con, skips, run_id)
     return AppendResult(
         tuple(doc.id for doc in new),
         same_url,
         len(url_rows) - same_url,
-        record_skips(con, skips, run_id),
+        sum(added.values()),
+        dict(added),
     )
 
 
-def record_skips(con: duckdb.DuckDBPyConnection, skips: Iterable[Skip], run_id: str | None) -> int:
-    """One row per (URL, reason): seeing the same failure again on a re-run adds nothing."""
-    first: dict[tuple[str, str], Skip] = {}
-    for skip in skips:
-        first.setdefault((_skip_key(skip), str(skip.reason)), skip)
-    if not first:
-        return 0
+def record_skips(
+    con: duckdb.DuckDBPyConnection, skips: Iterable[Skip], run_id: str | None
+) -> Counter[str]:
+    """One row per (run, source, item, reason); returns the rows added, per reason.
+
+    An item is its `item_key` when it has one (no usable link), else its canonical URL, else its
+    raw URL; its source is `discovered_by`. Within a run a repeated skip adds nothing. Across runs
+    a final reason seen again adds nothing either (a feed re-read shows the same link-less items),
+    but a retryable one adds a row per run: each is a failed attempt, counted for the back-off.
+    """
     rows = [
         (
             pos,
@@ -105,24 +113,39 @@ def record_skips(con: duckdb.DuckDBPyConnection, skips: Iterable[Skip], run_id: 
             s.detail,
             run_id,
             s.discovered_by,
+            s.item_key,
         )
-        for pos, s in enumerate(first.values())
+        for pos, s in enumerate(skips)
     ]
+    if not rows:
+        return Counter()
     columns = ", ".join(_SKIP_COLUMNS)
-    (added,) = con.execute(
+    added = con.execute(
         f"""
         INSERT INTO skipped ({columns})
-        SELECT {columns} FROM {bulk.records_source(_SKIP_ROWS)} n
+        WITH batch AS (
+            SELECT *, coalesce(item_key, canonical_url, url) AS item,
+                   coalesce(discovered_by, 'feed:' || feed_url, '') AS finder
+            FROM {bulk.records_source(_SKIP_ROWS)}
+        ),
+        first_seen AS (
+            SELECT * FROM batch
+            QUALIFY row_number() OVER (PARTITION BY finder, item, reason ORDER BY pos) = 1
+        )
+        SELECT {columns} FROM first_seen n
         WHERE NOT EXISTS (
             SELECT 1 FROM skipped s
-            WHERE coalesce(s.canonical_url, s.url) = coalesce(n.canonical_url, n.url)
+            WHERE coalesce(s.item_key, s.canonical_url, s.url) = n.item
               AND s.reason = n.reason
+              AND coalesce(s.discovered_by, 'feed:' || s.feed_url, '') = n.finder
+              AND (s.run_id IS NOT DISTINCT FROM n.run_id OR n.reason NOT IN {bulk.STRING_LIST})
         )
         ORDER BY pos
+        RETURNING reason
         """,
-        [bulk.records(list(_SKIP_ROWS), rows)],
-    ).fetchone()
-    return int(added)
+        [bulk.records(list(_SKIP_ROWS), rows), bulk.strings(_RETRYABLE)],
+    ).fetchall()
+    return Counter(reason for (reason,) in added)
 
 
 def known_urls(con: duckdb.DuckDBPyConnection, canonical_urls: Iterable[str]) -> set[str]:
@@ -142,6 +165,25 @@ def known_urls(con: duckdb.DuckDBPyConnection, canonical_urls: Iterable[str]) ->
         [bulk.strings(wanted), bulk.strings(_RETRYABLE)],
     ).fetchall()
     return {u for (u,) in rows}
+
+
+def fetch_failures(
+    con: duckdb.DuckDBPyConnection, canonical_urls: Iterable[str]
+) -> dict[str, tuple[int, datetime]]:
+    """Canonical URL -> (runs whose fetch of it failed, when the last one failed), if any."""
+    wanted = sorted(set(canonical_urls))
+    if not wanted:
+        return {}
+    rows = con.execute(
+        f"""
+        SELECT s.canonical_url, count(DISTINCT s.run_id), max(s.skipped_at)
+        FROM skipped s SEMI JOIN {bulk.STRING_LIST} w ON s.canonical_url = w.value
+        WHERE s.reason = ?
+        GROUP BY ALL
+        """,
+        [bulk.strings(wanted), str(SkipReason.FETCH_FAILED)],
+    ).fetchall()
+    return {url: (int(runs), last) for url, runs, last in rows}
 
 
 def record_url_aliases(
@@ -172,11 +214,6 @@ def record_url_aliases(
         WHERE f.url <> b.url
     """
     return _insert_url_rows(con, rows, targets)
-
-
-def _skip_key(skip: Skip) -> str:
-    """The URL a skip is known by: its canonical URL, else the raw one (as coalesce() in SQL)."""
-    return skip.url if skip.canonical_url is None else skip.canonical_url
 
 
 def _dedupe_batch(

@@ -220,35 +220,64 @@ def _skip(url: str, reason: SkipReason, canonical: str | None = "same", **change
     return replace(Skip(url, canonical_url, None, "S", reason, "détail"), **changes)
 
 
-def test_skips_are_one_row_per_url_and_reason_within_and_across_batches(store):
+def test_skips_are_one_row_per_run_source_item_and_reason(store):
+    feed_a, feed_b = "feed:http://a.org/rss", "feed:http://b.org/rss"
     first = [
-        _skip("http://a.org/en", SkipReason.NOT_FRENCH, discovered_by="feed:http://a.org/rss"),
-        _skip("http://a.org/en", SkipReason.NOT_FRENCH),  # repeated in the batch
-        _skip("http://a.org/en?utm=1", SkipReason.NOT_FRENCH, canonical="http://a.org/en"),
-        _skip("http://a.org/en", SkipReason.HTTP_ERROR),  # same URL, another reason
-        _skip("mailto:x@a.org", SkipReason.BAD_LINK, canonical=None),  # known by its raw URL
-        _skip("mailto:x@a.org", SkipReason.BAD_LINK, canonical=None),
+        _skip("http://a.org/en", SkipReason.NOT_FRENCH, discovered_by=feed_a),
+        _skip("http://a.org/en", SkipReason.NOT_FRENCH, discovered_by=feed_a),  # repeated
+        _skip(
+            "http://a.org/en?utm=1",
+            SkipReason.NOT_FRENCH,
+            canonical="http://a.org/en",
+            discovered_by=feed_a,
+        ),  # the same page by its canonical URL
+        _skip("http://a.org/en", SkipReason.NOT_FRENCH, discovered_by=feed_b),  # another feed
+        _skip("http://a.org/en", SkipReason.HTTP_ERROR, discovered_by=feed_a),  # another reason
+        _skip(
+            "mailto:x@a.org",
+            SkipReason.BAD_LINK,
+            canonical=None,
+            discovered_by=feed_a,
+            item_key="entry:1",
+        ),
+        _skip(
+            "mailto:x@a.org",
+            SkipReason.BAD_LINK,
+            canonical=None,
+            discovered_by=feed_a,
+            item_key="entry:2",
+        ),  # the same bad link on another item of the feed
+        _skip("", SkipReason.NO_LINK, canonical=None, discovered_by=feed_a, item_key="entry:3"),
+        _skip("", SkipReason.NO_LINK, canonical=None, discovered_by=feed_a, item_key="guid:g"),
+        _skip("http://a.org/down", SkipReason.FETCH_FAILED, discovered_by=feed_a),
     ]
     second = [
-        _skip("http://a.org/en", SkipReason.NOT_FRENCH),  # already stored
-        _skip("mailto:x@a.org", SkipReason.BAD_LINK, canonical=None),  # already stored
-        _skip("http://a.org/pdf", SkipReason.NOT_HTML),  # new
+        _skip("http://a.org/en", SkipReason.NOT_FRENCH, discovered_by=feed_a),  # final: known
+        _skip("", SkipReason.NO_LINK, canonical=None, discovered_by=feed_a, item_key="guid:g"),
+        _skip("http://a.org/down", SkipReason.FETCH_FAILED, discovered_by=feed_a),  # a new try
+        _skip("http://a.org/pdf", SkipReason.NOT_HTML, discovered_by=feed_a),  # new
     ]
     with store.write() as con:
         added_first = documents.record_skips(con, first, "run-1")
+        again_first = documents.record_skips(con, first, "run-1")  # the same run writes again
     with store.write() as con:
-        added_second = documents.append(con, [], second, "run-2").skipped
-    assert (added_first, added_second) == (3, 1)
-    with store.read() as con:
-        rows = con.execute(
-            "SELECT url, reason, run_id, discovered_by FROM skipped ORDER BY url, reason"
-        ).fetchall()
-    assert rows == [
-        ("http://a.org/en", "http_error", "run-1", None),
-        ("http://a.org/en", "not_french", "run-1", "feed:http://a.org/rss"),
-        ("http://a.org/pdf", "not_html", "run-2", None),
-        ("mailto:x@a.org", "bad_link", "run-1", None),
-    ]
+        added_second = documents.append(con, [], second, "run-2")
+    assert added_first == {
+        "not_french": 2,
+        "http_error": 1,
+        "bad_link": 2,
+        "no_link": 2,
+        "fetch_failed": 1,
+    }
+    assert not again_first
+    assert (added_second.skipped, added_second.skipped_by_reason) == (
+        2,
+        {"fetch_failed": 1, "not_html": 1},
+    )
+    for run_id, added in [("run-1", added_first), ("run-2", added_second.skipped_by_reason)]:
+        assert _count(store, f"SELECT count(*) FROM skipped WHERE run_id = '{run_id}'") == sum(
+            added.values()
+        )
 
 
 def test_url_aliases_go_to_the_stored_document_once_and_never_repeat_its_own_url(store):
@@ -290,6 +319,10 @@ def test_appending_the_same_mixed_batch_twice_adds_rows_once(store):
     assert len(results[0].stored_ids) == distinct_texts
     assert results[1] == documents.AppendResult((), *_copies(results[0], len(docs)), 0)
     assert results[0].skipped == len({(s.canonical_url, s.reason) for s in skips})
+    assert results[0].skipped_by_reason == {
+        str(reason): len({s.canonical_url for s in skips if s.reason == reason})
+        for reason in {s.reason for s in skips}
+    }
     assert _count(store, "SELECT count(*) FROM documents") == 5 + distinct_texts
     # Every copy at a URL other than its document's own is one row, whatever batch saw it.
     copy_urls = len({d.url for d in docs[distinct_texts:]})
@@ -299,7 +332,7 @@ def test_appending_the_same_mixed_batch_twice_adds_rows_once(store):
         ("documents", "canonical_url"),
         ("documents", "content_hash"),
         ("document_urls", "(document_id, url)"),
-        ("skipped", "(coalesce(canonical_url, url), reason)"),
+        ("skipped", "(run_id, discovered_by, coalesce(item_key, canonical_url, url), reason)"),
     ]:
         assert _count(store, f"SELECT count(*) - count(DISTINCT {key}) FROM {table}") == 0
 
