@@ -11,8 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-
-import duckdb
+from typing import Any
 
 from extractors.errors import UsageError
 from extractors.snippet import make_snippet, words
@@ -25,11 +24,9 @@ PLAIN_MARK = ("**", "**")
 
 
 @contextmanager
-def reading(db: str | None) -> Iterator[duckdb.DuckDBPyConnection]:
+def reading(db: str | None) -> Iterator[Any]:
     """A read-only connection to an existing, upgraded store: read commands never create one."""
-    store = Store(resolve_db_path(db))
-    with store.read_current() as con:
-        con.execute("SET enable_progress_bar = false")  # stdout is for results
+    with Store(resolve_db_path(db)).read_current() as con:
         yield con
 
 
