@@ -1,6 +1,6 @@
 """The `ingest_feeds` flow: feeds to French documents in the store, politely, nothing lost.
 
-Orchestration only: fetching is `flows.fetcher`, pages go through `flows.pipeline` like a
+Orchestration only: fetching is `fetching/`, pages go through `flows.pipeline` like a
 backfill's, every decision about an item is in `extractors/`, every SQL statement in `storage/`.
 One Prefect task per feed poll. The states of the feeds that finished are saved when the run
 ends, interrupted or not; pages already stored are never fetched again in any case.

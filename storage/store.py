@@ -43,8 +43,6 @@ SANDBOX_CONFIG: dict[str, str | bool] = {
     "autoload_known_extensions": False,
     "autoinstall_known_extensions": False,
     "allow_community_extensions": False,
-    # stdout is for results: no progress bar drawn over them.
-    "enable_progress_bar": False,
     # Last: no SET, RESET or PRAGMA can turn any of the above back on (or change anything else).
     "lock_configuration": True,
 }
@@ -135,7 +133,7 @@ class Store:
         """
         with self.read(sandboxed=sandboxed) as con:
             check_schema_current(con, self.path)
-            if not sandboxed:  # (the sandbox sets it at connect time, then locks settings)
+            if not sandboxed:  # (the sandbox locks settings; DuckDB refuses it at connect time)
                 con.execute("SET enable_progress_bar = false")  # stdout is for results
             yield con
 
