@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -17,14 +18,15 @@ from tests.support.sample_site import manifest_stored_documents, write_feeds
 
 EXE = Path(sys.executable).with_name("sahelwatch")
 SERVED = (
-    "ingest_feeds/sahel-ingest",
-    "backfill/sahel-backfill",
-    "retag/sahel-retag",
-    "dedup/sahel-dedup-rebuild",
+    "ingest_feeds/sahel-ingest-served",
+    "backfill/sahel-backfill-served",
+    "retag/sahel-retag-served",
+    "dedup/sahel-dedup-rebuild-served",
 )
 
 
-def served_deployments() -> set[str]:
+def served_deployments(since: datetime) -> set[str]:
+    """The deployments this serve registered (updated since it started) and is polling for."""
     from prefect.client.orchestration import get_client
 
     async def names() -> set[str]:
@@ -35,7 +37,8 @@ def served_deployments() -> set[str]:
                     deployment = await client.read_deployment_by_name(name)
                 except Exception:  # not there yet
                     continue
-                if deployment.status and deployment.status.value == "READY":
+                fresh = deployment.updated is not None and deployment.updated >= since
+                if fresh and deployment.status and deployment.status.value == "READY":
                     found.add(name)
             return found
 
@@ -49,6 +52,9 @@ def test_serve_runs_a_triggered_ingest_and_stops_on_ctrl_c(prefect_api, tmp_path
     from prefect.deployments import run_deployment
 
     db = tmp_path / "store.duckdb"
+    # The server may hold deployments of the same names from prefect.yaml (another test, or a
+    # user who also deployed): only the ones this serve registered count.
+    started = datetime.now(UTC)
     with DemoSite() as site:
         feeds = write_feeds(site, tmp_path / "feeds.yaml")
         serve = subprocess.Popen(
@@ -61,15 +67,15 @@ def test_serve_runs_a_triggered_ingest_and_stops_on_ctrl_c(prefect_api, tmp_path
         )
         try:
             deadline = time.monotonic() + 120
-            while served_deployments() != set(SERVED):
+            while served_deployments(started) != set(SERVED):
                 assert serve.poll() is None, serve.communicate()
                 assert time.monotonic() < deadline, "serve never registered its deployments"
                 time.sleep(1)
-            run = run_deployment("ingest_feeds/sahel-ingest", timeout=240)
-            assert run.state.is_completed(), run.state
+            run = run_deployment("ingest_feeds/sahel-ingest-served", timeout=240)
         finally:
             os.killpg(serve.pid, signal.SIGINT)
             _, err = serve.communicate(timeout=60)
+        assert run.state.is_completed(), (run.state, err[-3000:])
     assert serve.returncode == 0, err
     assert err.strip().endswith("sahelwatch: serve stopped")
     con = duckdb.connect(str(db), read_only=True)
