@@ -7,11 +7,16 @@ index is rebuilt whole (timed), 100 more documents are added and the index refre
 an ingest run pays), then five typical analyst queries from docs/queries.md and one search
 are each run REPEATS times, and the median is kept.
 
-`python -m bench.analyst` prints the figures; `run()` returns them.
+`python -m bench.analyst` prints the figures; `run()` returns them. `--cache DIR` keeps the
+generated stores in DIR and reuses them (never commit them).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -80,28 +85,42 @@ QUERIES = {
 }
 
 
-def run(sizes: tuple[int, ...] = SIZES, repeats: int = REPEATS) -> dict:
-    """Seconds per query, per search and per index rebuild, at each store size."""
+def run(sizes: tuple[int, ...] = SIZES, repeats: int = REPEATS, cache: Path | None = None) -> dict:
+    """Seconds per query, per search and per index rebuild, at each store size.
+
+    With `cache` (a folder), the store generated and indexed at each size is kept there and
+    reused by the next run, which then skips the generation and the full rebuild (their figures
+    are None): a 100k store takes minutes to index whole.
+    """
     results: dict = {"repeats": repeats, "sizes": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(Path(tmp) / "analyst-bench.duckdb")
+        path = Path(tmp) / "analyst-bench.duckdb"
+        store = Store(path)
         store.migrate()
         _entities(store)
         have = 0
         for size in sizes:
-            started = time.perf_counter()
-            _generate(store, have, size - INGEST_BATCH)
-            generate_s = time.perf_counter() - started
-            with store.write() as con:
-                con.execute("SET enable_progress_bar = false")
-                rebuild = fulltext.refresh_index(con, force=True).seconds
+            figures: dict = {"generate_s": None, "index_full_rebuild_s": None}
+            kept = cache / f"analyst-{size}.duckdb" if cache else None
+            if kept and kept.exists():
+                shutil.copyfile(kept, path)
+                store.migrate()
+            else:
+                started = time.perf_counter()
+                _generate(store, have, size - INGEST_BATCH)
+                figures["generate_s"] = round(time.perf_counter() - started, 1)
+                with store.write() as con:
+                    con.execute("SET enable_progress_bar = false")
+                    rebuild = fulltext.refresh_index(con, force=True).seconds
+                figures["index_full_rebuild_s"] = round(rebuild, 2)
+                if kept:
+                    kept.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(path, kept)
             _generate(store, size - INGEST_BATCH, size)  # what one ingest run adds
             with store.write() as con:
                 incremental = fulltext.refresh_index(con).seconds
             have = size
-            figures = _measure(store, repeats)
-            figures["generate_s"] = round(generate_s, 1)
-            figures["index_full_rebuild_s"] = round(rebuild, 2)
+            figures |= _measure(store, repeats)
             figures[f"index_refresh_{INGEST_BATCH}_new_s"] = round(incremental, 3)
             results["sizes"][size] = figures
     largest = results["sizes"][sizes[-1]]
@@ -109,30 +128,35 @@ def run(sizes: tuple[int, ...] = SIZES, repeats: int = REPEATS) -> dict:
     results["search_s_at_largest"] = largest["search_s"]
     results["index_refresh_s_at_largest"] = largest[f"index_refresh_{INGEST_BATCH}_new_s"]
     results["index_full_rebuild_s_at_largest"] = largest["index_full_rebuild_s"]
+    results["load_average_after"] = round(os.getloadavg()[0], 2)
     return results
 
 
 def _measure(store: Store, repeats: int) -> dict:
-    figures: dict = {"queries_s": {}}
+    """Median wall-clock seconds, and median CPU seconds of this process (DuckDB's threads
+    included): other jobs on the machine stretch the first, hardly the second."""
+    figures: dict = {"queries_s": {}, "queries_cpu_s": {}}
     with store.read() as con:
         con.execute("SET enable_progress_bar = false")
         for name, sql in QUERIES.items():
-            figures["queries_s"][name] = _median_s(
-                repeats, lambda sql=sql: con.execute(sql).fetchall()
-            )
+            wall, cpu = _median_s(repeats, lambda sql=sql: con.execute(sql).fetchall())
+            figures["queries_s"][name] = wall
+            figures["queries_cpu_s"][name] = cpu
         hits = fulltext.search(con, SEARCH_QUERY)
         figures["search_hits"] = len(hits)
-        figures["search_s"] = _median_s(repeats, lambda: fulltext.search(con, SEARCH_QUERY))
+        wall, cpu = _median_s(repeats, lambda: fulltext.search(con, SEARCH_QUERY))
+        figures["search_s"], figures["search_cpu_s"] = wall, cpu
     return figures
 
 
-def _median_s(repeats: int, call) -> float:
-    times = []
+def _median_s(repeats: int, call) -> tuple[float, float]:
+    walls, cpus = [], []
     for _ in range(repeats):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         call()
-        times.append(time.perf_counter() - started)
-    return round(statistics.median(times), 4)
+        walls.append(time.perf_counter() - started)
+        cpus.append(time.process_time() - cpu_started)
+    return round(statistics.median(walls), 4), round(statistics.median(cpus), 4)
 
 
 def _entities(store: Store) -> None:
@@ -243,5 +267,16 @@ def _generate(store: Store, start: int, stop: int) -> None:
         )
 
 
+def main() -> None:
+    """`python -m bench.analyst [--cache DIR] [--sizes 100000]`: print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", type=Path, help="keep and reuse the generated stores here")
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="e.g. 100000")
+    parser.add_argument("--repeats", type=int, default=REPEATS)
+    args = parser.parse_args()
+    sizes = tuple(int(size) for size in args.sizes.split(","))
+    print(json.dumps(run(sizes, args.repeats, args.cache), indent=2))
+
+
 if __name__ == "__main__":
-    print(run())
+    main()

@@ -44,6 +44,13 @@ _WORD = re.compile(r"\w+")
 # BM25's usual constants: term-frequency saturation and length normalisation.
 BM25_K1 = 1.2
 BM25_B = 0.75
+# The postings are kept sorted by stem so that a search reads only the row groups (122,880 rows)
+# holding its stems: 0.02 s instead of 0.34 s for the 7.7M rows of 100k documents. A refresh
+# appends its rows unsorted at the end, where every search reads them; once these exceed this
+# share of the sorted rows (and RESORT_MIN_ROWS), the refresh sorts the whole table again (about
+# a minute at 100k documents on a loaded 2-core machine, once every ~25k new documents).
+RESORT_SHARE = 0.25
+RESORT_MIN_ROWS = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +144,7 @@ def refresh_index(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> Ref
         FROM search_new_words t JOIN search_words w ON w.word = t.word
         WHERE w.stem <> ''
         GROUP BY ALL
+        ORDER BY w.stem, t.document_id
         """
     )
     # Every new document gets its two rows, even with no indexed word: it counts as indexed.
@@ -149,13 +157,33 @@ def refresh_index(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> Ref
         """
     )
     con.execute("DROP TABLE search_new_words")
+    sorted_postings = _keep_postings_sorted(con, force)
     seconds = time.perf_counter() - started
     con.execute("DELETE FROM search_index_state")
     con.execute(
-        "INSERT INTO search_index_state (documents, fingerprint, build_seconds) VALUES (?, ?, ?)",
-        [documents, fingerprint, seconds],
+        "INSERT INTO search_index_state (documents, fingerprint, build_seconds, sorted_postings) "
+        "VALUES (?, ?, ?, ?)",
+        [documents, fingerprint, seconds, sorted_postings],
     )
     return RefreshResult(True, documents, seconds)
+
+
+def _keep_postings_sorted(con: duckdb.DuckDBPyConnection, rebuilt: bool) -> int:
+    """Sort the postings again when the unsorted tail grew too long; the rows now sorted."""
+    (total,) = con.execute("SELECT count(*) FROM search_postings").fetchone()
+    if rebuilt:  # inserted in one sorted statement
+        return int(total)
+    row = con.execute(
+        "SELECT sorted_postings FROM search_index_state ORDER BY built_at DESC LIMIT 1"
+    ).fetchone()
+    already = int(row[0] or 0) if row else 0
+    if total - already <= max(RESORT_MIN_ROWS, RESORT_SHARE * already):
+        return already
+    con.execute("CREATE OR REPLACE TEMP TABLE search_postings_all AS FROM search_postings")
+    con.execute("DELETE FROM search_postings")
+    con.execute("INSERT INTO search_postings FROM search_postings_all ORDER BY stem, document_id")
+    con.execute("DROP TABLE search_postings_all")
+    return int(total)
 
 
 def is_current(con: duckdb.DuckDBPyConnection) -> bool:

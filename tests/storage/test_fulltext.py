@@ -61,3 +61,46 @@ def test_the_index_is_rebuilt_only_when_documents_changed(analyst_store):
     assert fulltext.refresh(analyst_store, force=True).rebuilt is True
     with analyst_store.read() as con:
         assert fulltext.is_current(con)
+
+
+def _postings_out_of_order(store) -> int:
+    """Postings stored after a posting with a greater stem (0: sorted by stem on disk)."""
+    with store.read() as con:
+        (n,) = con.execute(
+            """SELECT count(*) FROM (
+                   SELECT stem, lag(stem) OVER (ORDER BY rowid) AS before FROM search_postings)
+               WHERE stem < before"""
+        ).fetchone()
+    return n
+
+
+def _forget_one_story(store) -> None:
+    """Test-only SQL: the index forgets a document, as if it had just been stored."""
+    with store.write() as con:
+        for table in ("search_postings", "search_fields"):
+            con.execute(f"DELETE FROM {table} WHERE document_id = ?", [id_of(BY_KEY["a1"])])
+        con.execute(
+            "UPDATE search_index_state SET documents = documents - 1, sorted_postings = "
+            "least(sorted_postings, (SELECT count(*) FROM search_postings))"
+        )
+
+
+def test_a_refresh_sorts_the_postings_again_once_the_unsorted_tail_is_long(
+    analyst_store, monkeypatch
+):
+    assert fulltext.refresh(analyst_store, force=True).rebuilt
+    assert _postings_out_of_order(analyst_store) == 0
+    _forget_one_story(analyst_store)
+    assert fulltext.refresh(analyst_store).rebuilt
+    assert _postings_out_of_order(analyst_store) > 0  # a short tail is left unsorted
+    _forget_one_story(analyst_store)
+    monkeypatch.setattr(fulltext, "RESORT_MIN_ROWS", 0)
+    monkeypatch.setattr(fulltext, "RESORT_SHARE", 0.0)
+    assert fulltext.refresh(analyst_store).rebuilt
+    assert _postings_out_of_order(analyst_store) == 0
+    with analyst_store.read() as con:
+        (sorted_rows, total) = con.execute(
+            "SELECT sorted_postings, (SELECT count(*) FROM search_postings) FROM search_index_state"
+        ).fetchone()
+    assert sorted_rows == total
+    assert search(analyst_store, "attaque drone") == MANIFEST["expected"]["search_attaque_drone"]
