@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test faults lint bench clean
 
 install: $(STAMP)
 
@@ -24,6 +24,14 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
+
+# The whole fault suite: 20 kill points per flow, 500 fuzz examples each, then the results table.
+FAULTS_REPORT := .faults-results.jsonl
+faults: install
+	@rm -f $(FAULTS_REPORT)
+	-SAHELWATCH_FAULT_POINTS=20 HYPOTHESIS_PROFILE=faults SAHELWATCH_FAULTS_REPORT=$(CURDIR)/$(FAULTS_REPORT) \
+		$(BIN)/python -m pytest -q -rxXs tests/faults
+	$(BIN)/python -m tests.faults.report $(FAULTS_REPORT)
 
 lint: install
 	$(BIN)/ruff check .

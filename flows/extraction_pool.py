@@ -73,7 +73,7 @@ class ExtractionPool:
             self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_prepare_worker,
-            initargs=(self.address_space,),
+            initargs=(self.address_space, os.getpid()),
         )
 
     async def extract(self, items: list[FetchedItem], now: datetime) -> list[Document | Skip]:
@@ -149,7 +149,7 @@ def _on_cpu_bound(signum: int, frame: object) -> None:
     raise PageBoundExceeded("CPU-time bound of the page exceeded")
 
 
-def _prepare_worker(address_space: int) -> None:
+def _prepare_worker(address_space: int, parent_pid: int) -> None:
     """Bound the worker, ignore Ctrl-C (the parent stops the pool), load what the extractors
     keep, then freeze it.
 
@@ -162,7 +162,7 @@ def _prepare_worker(address_space: int) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGPROF, _on_cpu_bound)
-    die_with_parent(signal.SIGKILL)  # a `kill -9` of the run must not leave workers behind
+    die_with_parent(signal.SIGKILL, parent_pid)  # `kill -9` of the run leaves no worker behind
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard == resource.RLIM_INFINITY or address_space < hard:
         resource.setrlimit(resource.RLIMIT_AS, (address_space, hard))

@@ -15,6 +15,7 @@ PREFECT_API_URL is set in this process's environment before Prefect reads its se
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import socket
@@ -109,7 +110,7 @@ def spawn_temporary_api() -> TemporaryApi:
         stdout=subprocess.DEVNULL,
         stderr=log,
         start_new_session=True,
-        preexec_fn=die_with_parent,
+        preexec_fn=functools.partial(die_with_parent, signal.SIGTERM, os.getpid()),
     )
     return TemporaryApi(process, f"http://127.0.0.1:{port}/api", time.monotonic(), log)
 

@@ -8,8 +8,9 @@ import pytest
 
 from tests.support.http_server import HttpTestServer
 
-# The analyst fixture store (`analyst_store`), shared by storage, report and docs tests.
-pytest_plugins = ["tests.support.analyst_fixture"]
+# The analyst fixture store (`analyst_store`), shared by storage, report and docs tests; the
+# session's Prefect server (`prefect_api`), shared by tests/flows and tests/faults.
+pytest_plugins = ["tests.support.analyst_fixture", "tests.support.prefect_fixtures"]
 
 
 @pytest.fixture
