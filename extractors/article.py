@@ -45,6 +45,23 @@ _NESTING_TAG = re.compile(
 )
 
 
+# Servers that answer 200 with an error page: short texts (under MIN_PAGE_WORDS words) that say
+# so. A real brief that merely mentions "erreur" is longer or does not start with the message.
+_ERROR_PAGE = re.compile(
+    r"^\W*(?:erreur|error)\s*(?:[45]\d\d)\b|\b(?:page|article)\s+(?:introuvable|non trouvée|"
+    r"inexistante)\b|\bnot found\b|\bservice (?:indisponible|temporairement indisponible|"
+    r"unavailable)\b|\baccès (?:refusé|interdit)\b|\bforbidden\b|\ben (?:cours de )?maintenance\b",
+    re.IGNORECASE,
+)
+
+
+def is_error_page(title: str | None, text: str) -> bool:
+    """A short page whose title or text is an HTTP error message, not an article."""
+    if len(text.split()) >= MIN_PAGE_WORDS:
+        return False
+    return any(_ERROR_PAGE.search(part or "") for part in (title, text))
+
+
 @dataclass(frozen=True, slots=True)
 class FetchedItem:
     """What a worker needs to turn one feed item into a document: no sockets, just bytes."""
@@ -91,6 +108,8 @@ def build_document(item: FetchedItem, now: datetime) -> Document | Skip:
         if page.refused:
             return _skip(item, SkipReason.TOO_COMPLEX, f"{page.refused} and no text in the feed")
         return _skip(item, SkipReason.NO_TEXT, "no text in the page nor in the feed entry")
+    if is_error_page(page.title, text):
+        return _skip(item, SkipReason.ERROR_PAGE, f"an error page: {text[:80]!r}")
     guess = detect_language(f"{item.entry.title or page.title or ''}\n{text}")
     if not guess.is_french:
         return _skip(item, SkipReason.NOT_FRENCH, f"detected {guess.language} ({guess.score:.2f})")

@@ -47,12 +47,17 @@ class SkipReason(StrEnum):
     EXTRACTION_TIMEOUT = "extraction_timeout"
     TOO_COMPLEX = "too_complex"  # more elements or deeper markup than a news page ever has
     GAVE_UP = "gave_up"  # a page whose fetch failed on MAX_FETCH_ATTEMPTS runs: not tried again
+    ERROR_PAGE = "error_page"  # a 200 answer whose short page is an error message ("Erreur 500")
     OUTSIDE_WINDOW = "outside_window"  # a backfill page whose own date is outside --since/--until
     UNREADABLE = "unreadable"  # an archived page that cannot be read (corrupt WARC record, file)
 
 
 # A page that failed for one of these may work next time: it is fetched again on a later run.
-RETRYABLE_SKIPS = frozenset({SkipReason.FETCH_FAILED, SkipReason.EXTRACTION_ERROR})
+RETRYABLE_SKIPS = frozenset(
+    {SkipReason.FETCH_FAILED, SkipReason.EXTRACTION_ERROR, SkipReason.ERROR_PAGE}
+)
+# Failures of the server, not of the page: they count towards the page's back-off and give-up.
+SERVER_FAILURE_SKIPS = frozenset({SkipReason.FETCH_FAILED, SkipReason.ERROR_PAGE})
 
 # The fetcher's error kinds that say the page itself is unusable rather than unreachable.
 _FETCH_ERROR_SKIPS = {

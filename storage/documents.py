@@ -13,7 +13,12 @@ from datetime import datetime
 
 import duckdb
 
-from extractors.models import RETRYABLE_SKIPS, Document, Skip, SkipReason
+from extractors.models import (
+    RETRYABLE_SKIPS,
+    SERVER_FAILURE_SKIPS,
+    Document,
+    Skip,
+)
 from storage import bulk
 
 DOCUMENT_COLUMNS = tuple(f.name for f in fields(Document))
@@ -178,10 +183,10 @@ def fetch_failures(
         f"""
         SELECT s.canonical_url, count(DISTINCT s.run_id), max(s.skipped_at)
         FROM skipped s SEMI JOIN {bulk.STRING_LIST} w ON s.canonical_url = w.value
-        WHERE s.reason = ?
+        WHERE s.reason IN {bulk.STRING_LIST}
         GROUP BY ALL
         """,
-        [bulk.strings(wanted), str(SkipReason.FETCH_FAILED)],
+        [bulk.strings(wanted), bulk.strings(sorted(SERVER_FAILURE_SKIPS))],
     ).fetchall()
     return {url: (int(runs), last) for url, runs, last in rows}
 

@@ -47,6 +47,10 @@ SANDBOX_CONFIG: dict[str, str | bool] = {
     "lock_configuration": True,
 }
 
+# What the machine, not the code, makes a write fail with: no space left, an I/O error, no memory.
+# Other DuckDB errors are bugs and keep their traceback.
+_DISK_ERRORS = (duckdb.IOException, duckdb.OutOfMemoryException)
+
 # DuckDB says: 'Conflicting lock is held in /usr/bin/python3 (PID 1234)'.
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.*?) \(PID (?P<pid>\d+)\)")
 
@@ -102,11 +106,15 @@ class Store:
             con.begin()
             yield con
             con.commit()
+        except _DISK_ERRORS as exc:  # disk full, I/O error: the transaction left nothing behind
+            _rollback_quietly(con)
+            raise StoreError(f"cannot write the store {self.path}: {_first_line(exc)}") from exc
         except BaseException:
             _rollback_quietly(con)
             raise
         finally:
-            con.close()
+            with suppress(*_DISK_ERRORS):  # closing checkpoints; a failure there lost nothing
+                con.close()
 
     @contextmanager
     def read(self, *, sandboxed: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -208,6 +216,11 @@ def _command_line(pid: str) -> str | None:
     except OSError:
         return None
     return raw.replace(b"\0", b" ").decode("utf-8", "replace").strip() or None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def _rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:

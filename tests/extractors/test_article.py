@@ -6,7 +6,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from extractors.article import FetchedItem, build_document, process_batch
+import pytest
+
+from extractors.article import FetchedItem, build_document, is_error_page, process_batch
 from extractors.feed_entries import FeedEntry
 from extractors.models import Document, Origin, Skip, SkipReason, TextSource
 
@@ -141,3 +143,27 @@ def test_full_text_feed_beats_a_page_whose_extraction_is_only_furniture():
 def test_feed_summary_shorter_than_the_page_does_not_replace_it():
     doc = build_document(item("article_full.html", entry(summary_text=BRIEF)), NOW)
     assert doc.text_source == TextSource.PAGE
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        (None, "Erreur 500\nService indisponible."),
+        ("Page introuvable", "La page que vous cherchez n'existe pas."),
+        ("404 Not Found", "Not Found"),
+        (None, "Site en maintenance, revenez plus tard."),
+    ],
+)
+def test_a_short_error_message_is_an_error_page(title, text):
+    assert is_error_page(title, text)
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        ("Bamako : coupure d'électricité", "EDM annonce des délestages de douze heures."),
+        (None, "Une erreur de calcul du ministère a retardé le versement des salaires. " * 3),
+    ],
+)
+def test_a_brief_or_an_article_that_mentions_an_error_is_not_an_error_page(title, text):
+    assert not is_error_page(title, text)

@@ -59,11 +59,6 @@ def fill(mount: Path, leave: int) -> Path:
     return filler
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="finding (issue 10): disk full during a backfill ends in a Prefect/duckdb traceback, "
-    "not one line: the store's IOException is not turned into a StoreError",
-)
 def test_disk_full_mid_backfill_fails_in_one_line_keeps_the_store_and_the_next_run_completes(
     small_disk, api_env, tmp_path
 ):

@@ -93,7 +93,7 @@ PAGE_FAULTS = {
             body=b"<html><body><h1>Erreur 500</h1><p>Service indisponible.</p></body></html>",
             headers=HTML,
         ),
-        {"no_text", "not_french"},
+        {"error_page"},
     ),
     "/p/loop.html": (dict(status=302, redirect_to="/p/loop.html"), {"fetch_failed", "http_error"}),
     "/p/metadata.html": (
@@ -221,16 +221,9 @@ def test_the_run_ends_and_the_good_feed_is_stored(hostile_run):
     assert good == 2
 
 
-ERROR_PAGE_STORED = pytest.mark.xfail(
-    strict=False,
-    reason="finding (issue 10): a 200 answer whose page is a short French error message "
-    "('Erreur 500 / Service indisponible.') is stored as a document: briefs are kept at any length",
-)
-
-
 @pytest.mark.parametrize(
     "path",
-    [pytest.param(p, marks=ERROR_PAGE_STORED) if p == "/p/error.html" else p for p in PAGE_FAULTS],
+    list(PAGE_FAULTS),
 )
 def test_a_hostile_page_is_skipped_with_a_reason(hostile_run, path):
     url = hostile_run["server_url"](path)
@@ -340,11 +333,6 @@ def test_a_feed_that_changes_at_every_request_is_stored_once(hostile_run):
     assert doubled == 0
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="DNS failures are still retried like timeouts: being "
-    "fixed on the fetching branch (issue 10); the lead flips this at merge",
-)
 def test_a_feed_on_a_name_that_does_not_exist_fails_at_once_without_retries(api_env, tmp_path):
     config = {
         "network": {**NETWORK, "max_retries": 3, "backoff_base": 5.0},
