@@ -18,13 +18,11 @@ read in the sentence:
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from enum import Enum
 from functools import lru_cache
 from itertools import accumulate
-from operator import itemgetter
 
 import ahocorasick
 
@@ -139,26 +137,33 @@ class Tagger:
                 elif _accepts(form, start, stop, text, folded):
                     hits.append((start, -stop, form.entity))
         hits.sort()
-        return self._mentions(self._kept(hits, excluded), folded)
+        return self._mentions(*self._kept(hits, excluded), folded)
 
-    def _kept(self, hits: list[_Hit], excluded: dict[int, list[tuple[int, int]]]) -> list[_Hit]:
-        """Rules 2 and 3 over the sorted hits, in one pass."""
+    def _kept(
+        self, hits: list[_Hit], excluded: dict[int, list[tuple[int, int]]]
+    ) -> tuple[dict[int, int], dict[int, int]]:
+        """Rules 2 and 3 over the sorted hits in one pass: per entity, its count and first start."""
         if excluded:
             spans = {entity: _SpanSet(found) for entity, found in excluded.items()}
             hits = [hit for hit in hits if hit[2] not in spans or not spans[hit[2]].covers(hit)]
         kinds = self._kinds
         covered_until = [0] * len(self._kind_names)
-        kept = []
-        for hit in hits:
-            kind = kinds[hit[2]]
-            if hit[0] >= covered_until[kind]:
-                covered_until[kind] = -hit[1]
-                kept.append(hit)
-        return kept
+        counts: dict[int, int] = {}
+        first: dict[int, int] = {}
+        for start, negative_stop, entity in hits:
+            kind = kinds[entity]
+            if start >= covered_until[kind]:
+                covered_until[kind] = -negative_stop
+                if entity in first:
+                    counts[entity] += 1
+                else:
+                    counts[entity] = 1
+                    first[entity] = start
+        return counts, first
 
-    def _mentions(self, kept: list[_Hit], folded: FoldedText) -> list[Mention]:
-        counts = Counter(map(itemgetter(2), kept))
-        first = {entity: start for start, _, entity in reversed(kept)}  # the earliest wins
+    def _mentions(
+        self, counts: dict[int, int], first: dict[int, int], folded: FoldedText
+    ) -> list[Mention]:
         return [
             _new_mention(self._labels[index], counts[index], folded.source_index(first[index]))
             for index in sorted(counts, key=self._id_rank.__getitem__)
