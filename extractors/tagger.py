@@ -33,6 +33,7 @@ _WORD_EDGES = (SEPARATOR, BOUNDARY)  # what may stand either side of a whole wor
 # Sources of case-sensitive hits whose folding is remembered: a few acronyms written a few ways
 # each, far fewer than this; a bound keeps odd texts from growing the cache without end.
 CASED_SOURCES_CACHED = 4096
+NO_ENTITY = -1  # in an automaton value: the key is no entity's plain alias
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,11 +123,11 @@ class Tagger:
         folded = fold(text)
         found = list(self._automaton.iter(f"{SEPARATOR}{folded.text}{SEPARATOR}"))
         # In the padded text `end` is the right edge: the key stops at `end - 1` of the folded
-        # text and starts `length` before. Most hits are plain aliases, built without a loop.
+        # text and starts `length` before. Most hits are plain aliases, built without a check.
         hits: list[_Hit] = [
             (end - length - 1, 1 - end, entity)
-            for end, (length, plain, _) in found
-            for entity in plain
+            for end, (length, entity, _) in found
+            if entity != NO_ENTITY
         ]
         excluded: dict[int, list[tuple[int, int]]] = {}
         for end, (length, _, checked) in [item for item in found if item[1][2]]:
@@ -178,8 +179,11 @@ def _build_automaton(entities: tuple[Entity, ...]) -> ahocorasick.Automaton:
     automaton = ahocorasick.Automaton()
     for key, forms in keys.items():
         # Plain aliases need no check, so the hit loop reads their entities without a `_Form`.
-        plain = tuple(sorted(form.entity for form in forms if form.plain))
-        checked = tuple(sorted((form for form in forms if not form.plain), key=_form_order))
+        # The hit loop reads one plain alias's entity without a `_Form`; any further form
+        # (another entity's alias, a checked form) goes through `_accepts`, which passes plain ones.
+        ordered = sorted(forms, key=_form_order)
+        plain = next((form.entity for form in ordered if form.plain), NO_ENTITY)
+        checked = tuple(form for form in ordered if not (form.plain and form.entity == plain))
         value = (len(key), plain, checked)
         for left in _WORD_EDGES:
             for right in _WORD_EDGES:
@@ -188,8 +192,8 @@ def _build_automaton(entities: tuple[Entity, ...]) -> ahocorasick.Automaton:
     return automaton
 
 
-def _form_order(form: _Form) -> tuple[int, str]:
-    return form.entity, form.role.value
+def _form_order(form: _Form) -> tuple[bool, int, str]:
+    return not form.plain, form.entity, form.role.value
 
 
 def _forms(index: int, entity: Entity) -> Iterator[tuple[str, _Form]]:

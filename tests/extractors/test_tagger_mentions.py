@@ -8,7 +8,7 @@ import pickle
 import pytest
 
 from extractors.tagger import Mention, Tagger
-from extractors.watchlist import parse_watchlist
+from extractors.watchlist import ACTOR, COUNTRY, Entity, Watchlist, parse_watchlist
 
 WATCHLIST = """entities:
   - {id: MLI, kind: country, name: Mali}
@@ -38,3 +38,12 @@ def test_mentions_are_plain_mentions(mentions: list[Mention]) -> None:
 def test_mentions_stay_frozen(mentions: list[Mention]) -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         mentions[0].count = 5  # type: ignore[misc]
+
+
+def test_a_key_shared_by_two_entities_names_both() -> None:
+    # parse_watchlist refuses shared aliases; a Watchlist built in code (as the benchmark does)
+    # can still have them, and each entity then gets its mention.
+    country = Entity(id="TCD", kind=COUNTRY, name="Tchad", aliases=())
+    actor = Entity(id="tchad-groupe", kind=ACTOR, name="Tchad", aliases=(), type="organisation")
+    tagger = Tagger(Watchlist((country, actor), "shared"))
+    assert [mention.entity_id for mention in tagger.tag("Au Tchad.")] == ["TCD", "tchad-groupe"]
