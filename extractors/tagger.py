@@ -144,16 +144,18 @@ class Tagger:
         self, hits: list[_Hit], excluded: dict[int, list[tuple[int, int]]]
     ) -> tuple[dict[int, int], dict[int, int]]:
         """Rules 2 and 3 over the sorted hits in one pass: per entity, its count and first start."""
-        if excluded:
-            spans = {entity: _SpanSet(found) for entity, found in excluded.items()}
-            hits = [hit for hit in hits if hit[2] not in spans or not spans[hit[2]].covers(hit)]
+        spans = {entity: _SpanSet(found) for entity, found in excluded.items()}
         kinds = self._kinds
         covered_until = [0] * len(self._kind_names)
         counts: dict[int, int] = {}
         first: dict[int, int] = {}
-        for start, negative_stop, entity in hits:
+        for hit in hits:
+            start, negative_stop, entity = hit
             kind = kinds[entity]
             if start >= covered_until[kind]:
+                # Only a hit that would be kept needs the check; an excluded one blocks nothing.
+                if entity in spans and spans[entity].covers(hit):
+                    continue
                 covered_until[kind] = -negative_stop
                 if entity in first:
                     counts[entity] += 1
