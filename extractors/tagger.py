@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import Enum
+from functools import lru_cache
 from itertools import accumulate
-from typing import NamedTuple
 
 import ahocorasick
 
@@ -30,6 +30,10 @@ from extractors.textnorm import BOUNDARY, HYPHENS, SEPARATOR, FoldedText, fold, 
 from extractors.watchlist import Entity, Watchlist
 
 _WORD_EDGES = (SEPARATOR, BOUNDARY)  # what may stand either side of a whole word once folded
+# Sources of case-sensitive hits whose folding is remembered: a few acronyms written a few ways
+# each, far fewer than this; a bound keeps odd texts from growing the cache without end.
+CASED_SOURCES_CACHED = 4096
+NO_ENTITY = -1  # in an automaton value: the key is no entity's plain alias
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +45,25 @@ class Mention:
     entity_name: str
     count: int
     first_offset: int
+
+
+# A frozen dataclass's `__init__` sets each field through `object.__setattr__`, which made
+# building mentions a quarter of the tagging time on mention-dense news; the slots' own
+# setters fill the same fields in half the time (`test_mentions_are_plain_mentions` checks).
+_SET_ID, _SET_KIND, _SET_NAME, _SET_COUNT, _SET_OFFSET = (
+    getattr(Mention, attribute.name).__set__ for attribute in fields(Mention)
+)
+
+
+def _new_mention(label: tuple[str, str, str], count: int, first_offset: int) -> Mention:
+    """`Mention(*label, count, first_offset)`, built faster (see above)."""
+    mention = object.__new__(Mention)
+    _SET_ID(mention, label[0])
+    _SET_KIND(mention, label[1])
+    _SET_NAME(mention, label[2])
+    _SET_COUNT(mention, count)
+    _SET_OFFSET(mention, first_offset)
+    return mention
 
 
 class _Role(Enum):
@@ -64,12 +87,10 @@ class _Form:
         object.__setattr__(self, "plain", self.role is _Role.ALIAS and self.cased is None)
 
 
-class _Hit(NamedTuple):
-    """A hit kept so far; a tuple because documents can hold thousands of them."""
-
-    start: int  # in the folded text
-    stop: int
-    entity: int
+# A hit kept so far: (start, -stop, entity index), start and stop in the folded text. A plain
+# tuple, because a document can hold thousands of hits, and in this order so that sorting the
+# tuples puts the leftmost first and, among hits starting together, the longest first.
+_Hit = tuple[int, int, int]
 
 
 class Tagger:
@@ -79,6 +100,13 @@ class Tagger:
         self._entities = watchlist.entities
         self._version = watchlist.version
         self._automaton = _build_automaton(watchlist.entities)
+        # Each entity's kind as a small number, to index the per-kind "covered until" list.
+        self._kind_names = sorted({entity.kind for entity in watchlist.entities})
+        self._kinds = tuple(self._kind_names.index(entity.kind) for entity in self._entities)
+        # What a mention repeats from its entity, and where the entity's id sorts among all ids.
+        self._labels = tuple((entity.id, entity.kind, entity.name) for entity in self._entities)
+        by_id = sorted(range(len(self._entities)), key=lambda index: self._entities[index].id)
+        self._id_rank = {index: rank for rank, index in enumerate(by_id)}
 
     @property
     def version(self) -> str:
@@ -93,37 +121,56 @@ class Tagger:
     def tag(self, text: str) -> list[Mention]:
         """One mention per entity named in `text`, sorted by entity id."""
         folded = fold(text)
-        hits: list[_Hit] = []
+        found = list(self._automaton.iter(f"{SEPARATOR}{folded.text}{SEPARATOR}"))
+        # In the padded text `end` is the right edge: the key stops at `end - 1` of the folded
+        # text and starts `length` before. Most hits are plain aliases, built without a check.
+        hits: list[_Hit] = [
+            (end - length - 1, 1 - end, entity)
+            for end, (length, entity, _) in found
+            if entity != NO_ENTITY
+        ]
         excluded: dict[int, list[tuple[int, int]]] = {}
-        padded = f"{SEPARATOR}{folded.text}{SEPARATOR}"
-        for end, (length, forms) in self._automaton.iter(padded):
-            start = end - length - 1  # padded `end` is the right edge; folded = padded - 1
-            stop = start + length
-            for form in forms:
+        for end, (length, _, checked) in [item for item in found if item[1][2]]:
+            start, stop = end - length - 1, end - 1
+            for form in checked:
                 if form.role is _Role.EXCLUDE:
                     excluded.setdefault(form.entity, []).append((start, stop))
-                elif form.plain or _accepts(form, start, stop, text, folded):
-                    hits.append(_Hit(start, stop, form.entity))
-        kept = _leftmost_longest_per_kind(_drop_excluded(hits, excluded), self._entities)
-        return self._mentions(kept, folded)
+                elif _accepts(form, start, stop, text, folded):
+                    hits.append((start, -stop, form.entity))
+        hits.sort()
+        return self._mentions(*self._kept(hits, excluded), folded)
 
-    def _mentions(self, hits: list[_Hit], folded: FoldedText) -> list[Mention]:
+    def _kept(
+        self, hits: list[_Hit], excluded: dict[int, list[tuple[int, int]]]
+    ) -> tuple[dict[int, int], dict[int, int]]:
+        """Rules 2 and 3 over the sorted hits in one pass: per entity, its count and first start."""
+        spans = {entity: _SpanSet(found) for entity, found in excluded.items()}
+        kinds = self._kinds
+        covered_until = [0] * len(self._kind_names)
         counts: dict[int, int] = {}
         first: dict[int, int] = {}
         for hit in hits:
-            counts[hit.entity] = counts.get(hit.entity, 0) + 1
-            first[hit.entity] = min(first.get(hit.entity, hit.start), hit.start)
-        mentions = [
-            Mention(
-                entity_id=self._entities[index].id,
-                entity_kind=self._entities[index].kind,
-                entity_name=self._entities[index].name,
-                count=count,
-                first_offset=folded.source_index(first[index]),
-            )
-            for index, count in counts.items()
+            start, negative_stop, entity = hit
+            kind = kinds[entity]
+            if start >= covered_until[kind]:
+                # Only a hit that would be kept needs the check; an excluded one blocks nothing.
+                if entity in spans and spans[entity].covers(hit):
+                    continue
+                covered_until[kind] = -negative_stop
+                if entity in first:
+                    counts[entity] += 1
+                else:
+                    counts[entity] = 1
+                    first[entity] = start
+        return counts, first
+
+    def _mentions(
+        self, counts: dict[int, int], first: dict[int, int], folded: FoldedText
+    ) -> list[Mention]:
+        return [
+            _new_mention(self._labels[index], counts[index], folded.source_index(first[index]))
+            for index in sorted(counts, key=self._id_rank.__getitem__)
         ]
-        return sorted(mentions, key=lambda mention: mention.entity_id)
 
 
 def _build_automaton(entities: tuple[Entity, ...]) -> ahocorasick.Automaton:
@@ -133,12 +180,22 @@ def _build_automaton(entities: tuple[Entity, ...]) -> ahocorasick.Automaton:
             keys.setdefault(key, set()).add(form)
     automaton = ahocorasick.Automaton()
     for key, forms in keys.items():
-        value = (len(key), tuple(forms))
+        # Plain aliases need no check, so the hit loop reads their entities without a `_Form`.
+        # The hit loop reads one plain alias's entity without a `_Form`; any further form
+        # (another entity's alias, a checked form) goes through `_accepts`, which passes plain ones.
+        ordered = sorted(forms, key=_form_order)
+        plain = next((form.entity for form in ordered if form.plain), NO_ENTITY)
+        checked = tuple(form for form in ordered if not (form.plain and form.entity == plain))
+        value = (len(key), plain, checked)
         for left in _WORD_EDGES:
             for right in _WORD_EDGES:
                 automaton.add_word(f"{left}{key}{right}", value)
     automaton.make_automaton()
     return automaton
+
+
+def _form_order(form: _Form) -> tuple[bool, int, str]:
+    return not form.plain, form.entity, form.role.value
 
 
 def _forms(index: int, entity: Entity) -> Iterator[tuple[str, _Form]]:
@@ -160,7 +217,7 @@ def _forms(index: int, entity: Entity) -> Iterator[tuple[str, _Form]]:
 def _accepts(form: _Form, start: int, stop: int, text: str, folded: FoldedText) -> bool:
     if form.cased is not None:
         source = text[folded.source_index(start) : folded.source_index(stop - 1) + 1]
-        if fold_key(source, keep_case=True) != form.cased:
+        if _folded_keeping_case(source) != form.cased:
             return False
     if form.role is _Role.PREFIX:
         joint = text[folded.source_index(stop) : folded.source_index(stop + 1)]
@@ -168,15 +225,10 @@ def _accepts(form: _Form, start: int, stop: int, text: str, folded: FoldedText) 
     return True
 
 
-def _drop_excluded(hits: list[_Hit], excluded: dict[int, list[tuple[int, int]]]) -> list[_Hit]:
-    if not excluded:
-        return hits
-    spans = {entity: _SpanSet(found) for entity, found in excluded.items()}
-    return [
-        hit
-        for hit in hits
-        if hit.entity not in spans or not spans[hit.entity].covers(hit.start, hit.stop)
-    ]
+@lru_cache(maxsize=CASED_SOURCES_CACHED)
+def _folded_keeping_case(source: str) -> str:
+    """The key a case-sensitive hit is checked against; cached, as the same acronyms recur."""
+    return fold_key(source, keep_case=True)
 
 
 class _SpanSet:
@@ -188,18 +240,6 @@ class _SpanSet:
         self._starts = [start for start, _ in spans]
         self._reach = list(accumulate((stop for _, stop in spans), max))
 
-    def covers(self, start: int, stop: int) -> bool:
-        before = bisect_right(self._starts, start)
-        return before > 0 and self._reach[before - 1] >= stop
-
-
-def _leftmost_longest_per_kind(hits: list[_Hit], entities: tuple[Entity, ...]) -> list[_Hit]:
-    hits = sorted(hits, key=lambda hit: (hit.start, hit.start - hit.stop))
-    covered_until: dict[str, int] = {}
-    kept = []
-    for hit in hits:
-        kind = entities[hit.entity].kind
-        if hit.start >= covered_until.get(kind, 0):
-            kept.append(hit)
-            covered_until[kind] = hit.stop
-    return kept
+    def covers(self, hit: _Hit) -> bool:
+        before = bisect_right(self._starts, hit[0])
+        return before > 0 and self._reach[before - 1] >= -hit[1]
