@@ -105,7 +105,7 @@ class Store:
         try:
             con.begin()
             yield con
-            con.commit()
+            _commit(con, self.path)
         except _DISK_ERRORS as exc:  # disk full, I/O error: the transaction left nothing behind
             _rollback_quietly(con)
             raise StoreError(f"cannot write the store {self.path}: {_first_line(exc)}") from exc
@@ -216,6 +216,14 @@ def _command_line(pid: str) -> str | None:
     except OSError:
         return None
     return raw.replace(b"\0", b" ").decode("utf-8", "replace").strip() or None
+
+
+def _commit(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Commit; a commit that fails is where the data met the disk (full, unwritable)."""
+    try:
+        con.commit()
+    except duckdb.TransactionException as exc:
+        raise StoreError(f"cannot write the store {path}: {_first_line(exc)}") from exc
 
 
 def _first_line(exc: BaseException) -> str:
