@@ -39,7 +39,7 @@ def decode_html(body: bytes, header_charset: str | None = None) -> tuple[str, st
             continue
         try:
             return body.decode(encoding), codecs.lookup(encoding).name
-        except (LookupError, UnicodeDecodeError):
+        except (LookupError, UnicodeDecodeError, ValueError):  # ValueError: a NUL in the name
             continue
     return body.decode("utf-8", "replace"), "utf-8 (with replacements)"
 
@@ -47,5 +47,5 @@ def decode_html(body: bytes, header_charset: str | None = None) -> tuple[str, st
 def _is_utf8(encoding: str) -> bool:
     try:
         return codecs.lookup(encoding).name == "utf-8"
-    except LookupError:
+    except (LookupError, ValueError):
         return False

@@ -9,7 +9,9 @@ that run a flow are in `flows/cli_runs.py`.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
@@ -22,9 +24,22 @@ if TYPE_CHECKING:
     from storage.store import Store
 
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as shells report it
+
+
+_terminated = False
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM stops a run the way Ctrl-C does (the run ends `interrupted`), then exits 143."""
+    global _terminated
+    _terminated = True
+    signal.raise_signal(signal.SIGINT)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -33,12 +48,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"sahelwatch: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
+        if _terminated:
+            print("sahelwatch: terminated", file=sys.stderr)
+            return EXIT_TERMINATED
         print("sahelwatch: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`sahelwatch stats | head`): not an error worth a traceback.
         sys.stderr.close()
         return 0
+    except BaseException as exc:
+        # Prefect may turn SIGTERM during a flow run into its TerminationSignal; the run is
+        # already booked `interrupted` (flows/run_guard.py): one line, not a traceback.
+        if type(exc).__name__ != "TerminationSignal":
+            raise
+        print("sahelwatch: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
 
 
 def _version() -> str:

@@ -38,3 +38,9 @@ def test_charset_is_read_from_content_type():
     assert declared_charset('text/html; charset="utf-8"') == "utf-8"
     assert declared_charset("text/html") is None
     assert declared_charset(None) is None
+
+
+def test_a_charset_name_with_a_nul_byte_falls_back_instead_of_failing():
+    """Found by tests/faults/test_fuzz.py: codecs.lookup raises ValueError, not LookupError."""
+    text, used = decode_html(b"caf\xe9", "\x00")
+    assert (text, used) == ("café", "cp1252")

@@ -1,5 +1,6 @@
-"""Hypothesis over every parser of outside bytes: feeds, sitemaps, WARC files, URLs, watchlist
-YAML, and the tagger. No exception escapes the error hierarchy (extractors/errors.py, or the
+"""Hypothesis over every parser of outside bytes: feeds, pages (extraction and charsets),
+sitemaps, WARC files, URLs, watchlist YAML, and the tagger. No exception escapes the error
+hierarchy (extractors/errors.py, or the
 function's documented result), and well-formed items among garbage are all kept.
 
 `make test` runs a few examples, derandomized; `make faults` many more (HYPOTHESIS_PROFILE=faults).
@@ -10,14 +11,18 @@ from __future__ import annotations
 
 import io
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from extractors.article import FetchedItem, process_batch
+from extractors.encoding import decode_html
 from extractors.errors import SahelwatchError
-from extractors.feed_entries import parse_feed
+from extractors.feed_entries import FeedEntry, parse_feed
+from extractors.models import Document, Origin, Skip
 from extractors.sitemaps import parse_sitemap
 from extractors.tagger import Tagger
 from extractors.urls import UnusableLink, absolute_url, canonical_url
@@ -163,3 +168,48 @@ def test_every_well_formed_item_among_garbage_is_kept(count, garbage):
 def test_inputs_that_once_failed_still_parse_or_are_refused(fixture):
     kind = fixture.name.split("-", 1)[0]
     survives(kind, fixture.read_bytes())
+
+
+HTMLISH = st.one_of(
+    st.binary(max_size=3000),
+    st.text(alphabet="<>/=\"' abcdehilmnoprstuvy\n\u00e9\u00e0\u2019;&#:-", max_size=1500).map(
+        lambda t: f"<html><head><title>{t[:40]}</title></head><body><p>{t}</p>".encode()
+    ),
+)
+
+
+@given(
+    HTMLISH,
+    st.sampled_from(
+        [
+            None,
+            "text/html",
+            "text/html; charset=latin-1",
+            "text/html; charset=nonsense",
+            "application/pdf",
+        ]
+    ),
+)
+def test_any_page_bytes_become_a_document_or_a_skip_with_a_reason(body, content_type):
+    """The worker's entry point never raises: a bad page is a `Skip`, never a lost item."""
+    item = FetchedItem(
+        "https://sahel.example/a",
+        "https://sahel.example/a",
+        "https://sahel.example/a",
+        body,
+        content_type,
+        datetime(2025, 3, 1, tzinfo=UTC),
+        FeedEntry("https://sahel.example/a", None, None, None, "", "", None),
+        "Sahel",
+        FEED_URL,
+        Origin.FEED,
+        "run",
+    )
+    (result,) = process_batch([item], datetime(2025, 3, 2, tzinfo=UTC))
+    assert isinstance(result, Document | Skip)
+
+
+@given(st.binary(max_size=2000), st.one_of(st.none(), st.text(max_size=30)))
+def test_any_bytes_decode_under_any_declared_charset(body, charset):
+    text, used = decode_html(body, charset)
+    assert isinstance(text, str) and used

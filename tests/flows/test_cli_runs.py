@@ -246,3 +246,22 @@ def test_a_prefect_start_slower_than_the_timeout_is_one_line_naming_the_setting(
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1
     assert "raise SAHELWATCH_PREFECT_START_TIMEOUT" in result.stderr
+
+
+def test_sigterm_ends_the_run_as_interrupted_in_one_line(http_server, tmp_path, api_env):
+    site_with_a_fast_and_a_slow_feed(http_server)
+    db = tmp_path / "store.duckdb"
+    feeds = feeds_file(tmp_path, http_server, "/fast.xml", "/slow.xml")
+    ingest = start("ingest", "--db", str(db), "--feeds", feeds, env=api_env)
+    wait_for(
+        lambda: (
+            db.exists()
+            and query(db, "SELECT count(*) FROM documents WHERE origin = 'feed'")[0][0] == 1
+        ),
+        "the fast feed's page to be stored",
+        ingest,
+    )
+    ingest.send_signal(signal.SIGTERM)  # what a service manager or `kill` sends
+    _, err = ingest.communicate(timeout=60)
+    assert (ingest.returncode, err.strip()) == (143, "sahelwatch: terminated")
+    assert query(db, "SELECT flow, status FROM runs") == [("ingest_feeds", "interrupted")]
