@@ -3,9 +3,9 @@ the store ends exactly as an uninterrupted run leaves it, and the killed run is 
 
 Each flow (ingest of the bundled sample site, backfill of a generated WARC, retag with an edited
 watchlist) is first run once uninterrupted on a fresh store: that is the reference store, and its
-timeline (when the run was booked, when it ended) scales the kill delays. Kill points are spread
-over that timeline by stratified seeded sampling, so a few points still reach start-up, fetch and
-extraction, the store writes, the near-duplicate update and the run's end. The phase each kill
+timeline (when the run was booked, when it ended) scales the kill delays. One kill point falls in
+start-up; the others are spread by stratified seeded sampling over the run's working time, so
+they reach fetch and extraction, the store writes, the near-duplicate update and the run's end. The phase each kill
 actually hit is read back from the store and shown in the test's output and the faults report.
 """
 
@@ -191,10 +191,17 @@ def kill_points() -> list:
 
 
 def kill_delay(reference: Reference, flow: str, n: int, points: int, seed: int) -> float:
-    """Point n of `points`: a seeded instant in its own slice of the reference run's timeline."""
+    """Point n of `points`: a seeded instant in its own slice of the reference run's timeline.
+
+    The first point falls in start-up (before the run is booked); the others share the run's
+    working time (fetch, extraction, store writes, the near-duplicate update, its end), where
+    what can go wrong is: start-up writes nothing but the seeds.
+    """
     rng = random.Random(f"{seed}:{flow}:{n}")
-    span = reference.total_s * KILL_SPAN
-    return span * (n + rng.random()) / points
+    if n == 0 or points == 1:
+        return reference.booked_s * rng.random() if points > 1 else reference.total_s * rng.random()
+    working = (reference.total_s - reference.booked_s) * KILL_SPAN
+    return reference.booked_s + working * (n - 1 + rng.random()) / (points - 1)
 
 
 def kill_tree(process: subprocess.Popen) -> int:
