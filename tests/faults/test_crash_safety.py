@@ -5,8 +5,9 @@ Each flow (ingest of the bundled sample site, backfill of a generated WARC, reta
 watchlist) is first run once uninterrupted on a fresh store: that is the reference store, and its
 timeline (when the run was booked, when it ended) scales the kill delays. One kill point falls in
 start-up; the others are spread by stratified seeded sampling over the run's working time, so
-they reach fetch and extraction, the store writes, the near-duplicate update and the run's end. The phase each kill
-actually hit is read back from the store and shown in the test's output and the faults report.
+they reach fetch and extraction, the store writes, the near-duplicate update and the run's end.
+The phase each kill actually hit is read back from the store and shown in the test's output and
+the faults report.
 """
 
 from __future__ import annotations
