@@ -60,6 +60,20 @@ def _analyst_headline(figures: dict) -> list[tuple[str, Any]]:
     return rows
 
 
+def _backfill_headline(figures: dict) -> list[tuple[str, Any]]:
+    rows = []
+    for size, sized in figures["sizes"].items():
+        rows += [
+            (f"pages/s @ {size:,} WARC pages", sized["pages_per_s"]),
+            (f"peak RSS MB @ {size:,} WARC pages", sized["peak_rss_mb"]),
+        ]
+    return [*rows, ("peak RSS largest / smallest", figures["peak_rss_growth_largest_vs_smallest"])]
+
+
+# The end-to-end benchmark at a size that only shows it runs (tests/bench use it too).
+QUICK_E2E = {"feeds": 4, "items": 5, "naive_pages": 5, "idle_feeds": 4}
+
+
 @dataclass(frozen=True)
 class Benchmark:
     name: str
@@ -131,6 +145,32 @@ BENCHMARKS = {
             "about 10 s",
             "about 10 s (no smaller size)",
             headline_keys("pages_per_s", "sequential_ms_per_page", "bomb_peak_python_mb"),
+        ),
+        Benchmark(
+            "e2e",
+            "bench.e2e",
+            "about eight minutes",
+            "about 40 s",
+            headline_keys(
+                "pipeline_vs_ceiling",
+                "pipeline_vs_ceiling_pipeline_options",
+                "pipeline_vs_naive",
+                "pipeline_pages_per_s",
+                "ceiling_pages_per_s",
+                "naive_pages_per_s",
+                "peak_rss_mb",
+                "peak_rss_with_prefect_api_mb",
+                "idle_run_s",
+            ),
+            dict(QUICK_E2E),
+        ),
+        Benchmark(
+            "backfill",
+            "bench.backfill_warc",
+            "about fifteen minutes on a loaded machine",
+            "about 40 s",
+            _backfill_headline,
+            {"sizes": (100, 300)},
         ),
         Benchmark(
             "analyst",

@@ -1,0 +1,97 @@
+"""A backfill from a WARC file: pages per second and peak memory, at two archive sizes.
+
+The pages are bench/e2e_corpus.py's (20–150 KB, furniture, ~10% not French, wire copies), written
+as a crawler would (a request and a response record per page, gzip per record). The `backfill`
+flow reads the WARC and runs every page through the same pipeline as ingestion, in chunks of
+`flows.backfill.CHUNK_PAGES`, one Prefect task per chunk. Memory must stay flat with the number
+of pages: the peak RSS of the process tree (this process and its extraction workers; the
+Prefect API apart) is sampled at each size, and the larger's peak is compared with the smaller's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import os
+import shutil
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.e2e import TreeSampler, _api_pid, _load, cpu_since
+from bench.e2e_corpus import generate
+from tests.support.archive_fixtures import _request, _response, _warcinfo
+
+SIZES = (2_000, 10_000)
+ITEMS_PER_OUTLET = 100
+CAPTURED = datetime(2026, 11, 20, tzinfo=UTC)
+
+
+def run(sizes: tuple[int, ...] = SIZES) -> dict:
+    from flows.cli_runs import prefect_session
+
+    work = Path(tempfile.mkdtemp(prefix="bench-backfill-"))
+    largest = max(sizes)
+    outlets = max(1, largest // ITEMS_PER_OUTLET)
+    corpus = generate(work / "corpus", outlets, largest // outlets, outlets, port=80)
+    warcs = {size: _write_warc(work / f"crawl-{size}.warc.gz", corpus, size) for size in sizes}
+    warc_mb = {size: round(path.stat().st_size / 2**20, 1) for size, path in warcs.items()}
+    shutil.rmtree(work / "corpus")  # the WARCs hold the pages now
+    figures: dict = {"mean_page_kb": None, "warc_mb": warc_mb, "sizes": {}}
+    with prefect_session() as ready:
+        ready()
+        api = _api_pid()
+        for size, path in warcs.items():
+            figures["sizes"][size] = _backfill(path, work / f"store-{size}.duckdb", api)
+    peaks = [figures["sizes"][size]["peak_rss_mb"] for size in sizes]
+    figures["peak_rss_growth_largest_vs_smallest"] = round(peaks[-1] / peaks[0], 3)
+    figures["pages_per_s"] = figures["sizes"][largest]["pages_per_s"]
+    figures.pop("mean_page_kb")
+    return figures
+
+
+def _write_warc(path: Path, corpus, size: int) -> Path:
+    """warcinfo, then a request and an HTML 200 response per page, gzip per record."""
+    with path.open("wb") as out:
+        out.write(gzip.compress(_warcinfo(path.name), compresslevel=1, mtime=0))
+        for page in corpus.pages[:size]:
+            body = (corpus.directory / page.file).read_bytes()
+            for record in (
+                _request(page.url, CAPTURED),
+                _response(page.url, CAPTURED, 200, "text/html; charset=utf-8", body),
+            ):
+                out.write(gzip.compress(record, compresslevel=1, mtime=0))
+    return path
+
+
+def _backfill(warc: Path, db: Path, api_pid: int | None) -> dict:
+    from flows.backfill import backfill
+
+    load = _load()
+    before = os.times()
+    sampler = TreeSampler(excluded={api_pid} if api_pid else set(), api=api_pid)
+    with sampler:
+        started = time.perf_counter()
+        result = asyncio.run(backfill(warc=[str(warc)], db=str(db)))
+        seconds = time.perf_counter() - started
+    after = os.times()
+    pages = sum(result.get(k, 0) for k in ("stored", "skipped", "same_url", "same_text"))
+    return {
+        "seconds": round(seconds, 1),
+        "pages": pages,
+        "stored": result.get("stored"),
+        "pages_per_s": round(pages / seconds, 1),
+        "peak_rss_mb": sampler.peak_mb,
+        "peak_rss_with_api_mb": sampler.peak_with_api_mb,
+        "cpu_s": cpu_since(before, after),
+        "load_average_before": load,
+    }
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    sizes = (100, 300) if "--quick" in sys.argv else SIZES
+    print(json.dumps(run(sizes), indent=2, default=str))
