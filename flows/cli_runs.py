@@ -168,7 +168,19 @@ def prefect_session(*, quiet: bool = True) -> Iterator[Callable[[], None]]:
                     file=sys.stderr,
                 )
 
-        yield ready
+        try:
+            yield ready
+        finally:
+            _flush_reports()
+
+
+def _flush_reports() -> None:
+    """Send Prefect's queued run events before the API stops; exit never waits on a gone API."""
+    from flows.prefect_reports import flush_run_reports
+
+    dropped = flush_run_reports()
+    if dropped:
+        print(f"prefect: {dropped} run events or log lines not sent to the API", file=sys.stderr)
 
 
 @contextmanager

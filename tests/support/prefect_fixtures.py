@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Iterator
 
@@ -44,10 +43,10 @@ def prefect_api(prefect_server: PrefectServer) -> Iterator[str]:
 
 
 def _drain_prefect_clients() -> None:
-    """Send buffered logs and events before the server goes away, as Prefect's harness does."""
-    from prefect.events.worker import EventsWorker
-    from prefect.logging.handlers import APILogWorker
+    """Send buffered events and logs before the server goes away: left queued, Prefect's exit
+    hook would retry them against a stopped server for hours (flows/prefect_reports.py)."""
+    from flows.prefect_reports import flush_run_reports
 
-    for drain in (APILogWorker.drain_all, EventsWorker.drain_all):
-        with contextlib.suppress(RuntimeError):  # never started in this session
-            drain(timeout=10)
+    dropped = flush_run_reports(timeout_s=120)
+    if dropped:
+        print(f"\n{dropped} Prefect events or log lines were not sent before the server stopped")
