@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import math
 import multiprocessing
 import os
@@ -51,6 +52,9 @@ IDLE_RUNS = 3
 ROUNDS = 1
 CEILING_CHUNK = 16  # pages per task in the ceiling's pool, as the pipeline's batches
 RSS_SAMPLE_S = 0.1
+# Listing the process tree scans all of /proc: done every 0.1 s it cost the flow's process
+# more CPU than tagging. The pool's workers live for the run, so list them every 2 s.
+TREE_REFRESH_SAMPLES = 20
 SHIPPED_FEEDS = Path(__file__).resolve().parents[1] / "config" / "feeds.yaml"
 
 
@@ -337,9 +341,11 @@ class TreeSampler:
 
     def _loop(self) -> None:
         me = psutil.Process()
-        while True:
-            tree = _rss_of([me, *me.children()], self.excluded)
-            api = _rss_of(_tree(self.api), set()) if self.api else 0
+        for sample in itertools.count():
+            if sample % TREE_REFRESH_SAMPLES == 0:
+                mine, api_tree = [me, *me.children()], _tree(self.api)
+            tree = _rss_of(mine, self.excluded)
+            api = _rss_of(api_tree, set())
             self.peak_mb = max(self.peak_mb, round(tree / 2**20, 1))
             self.peak_with_api_mb = max(self.peak_with_api_mb, round((tree + api) / 2**20, 1))
             if self._stop.wait(RSS_SAMPLE_S):

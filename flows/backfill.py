@@ -241,8 +241,9 @@ async def process_chunk(
     outcome: FeedOutcome,
 ) -> None:
     """Pages already stored are marked done; the rest go through the pipeline."""
-    with pipeline.store.read() as con:
-        known = documents.known_urls(con, [i.canonical_url for i in items])
+    async with pipeline.store_lock:  # a batch may be being written in a thread
+        with pipeline.store.read() as con:
+            known = documents.known_urls(con, [i.canonical_url for i in items])
     if known:
         async with pipeline.store_lock:
             with pipeline.store.write() as con:
