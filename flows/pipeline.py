@@ -147,15 +147,16 @@ class Pipeline:
         await self.store_results(docs, skips, outcome, jobs, after_store)
 
     def _host_turn(self, jobs: Sequence[PageJob]) -> asyncio.Semaphore | contextlib.nullcontext:
-        """One batch per host fetching at once: the host's politeness delay paces it anyway,
-        and a second batch of the same host would hold a fetch slot only to wait its turn."""
+        """As many batches of a host fetching at once as it may get requests at once
+        (`per_host_concurrency`): its politeness delay paces them anyway, and one more would
+        hold a fetch slot only to wait for its turn."""
         if all(job.body is not None for job in jobs):
             return contextlib.nullcontext()  # an archive's bytes: nothing to fetch
         host = urlsplit(jobs[0].url).netloc
-        turn = self._host_turns.get(host)
-        if turn is None:
-            turn = self._host_turns[host] = asyncio.Semaphore(1)
-        return turn
+        if host not in self._host_turns:
+            at_once = self.fetcher.settings.per_host_concurrency
+            self._host_turns[host] = asyncio.Semaphore(at_once)
+        return self._host_turns[host]
 
     async def _fetch(self, jobs: Sequence[PageJob]) -> tuple[list[FetchedItem], list[Skip]]:
         async def fetch(job: PageJob) -> FetchResult | None:
