@@ -55,6 +55,13 @@ _ERROR_PAGE = re.compile(
 )
 
 
+# trafilatura, htmldate and courlan keep LRU caches that grow with every page; dropping them
+# ends in a full gc.collect() of about 100 ms. Done after every batch of 4 pages it was a third
+# of a worker's time; every 500 pages it costs under 1% and the worker's memory stays flat.
+CACHE_PURGE_PAGES = 500
+_pages_since_purge = 0  # in this process (each pool worker counts its own)
+
+
 def is_error_page(title: str | None, text: str) -> bool:
     """A short page whose title or text is an HTTP error message, not an article."""
     if len(text.split()) >= MIN_PAGE_WORDS:
@@ -188,11 +195,15 @@ def process_batch(
     items: list[FetchedItem], now: datetime, guard: PageGuard = nullcontext
 ) -> list[Document | Skip]:
     """Worker entry point: one batch of items, each page within `guard` (the worker's bounds);
-    extraction caches are dropped after each batch."""
+    extraction caches are dropped every CACHE_PURGE_PAGES pages."""
+    global _pages_since_purge
     try:
         return [_safe_build(item, now, guard) for item in items]
     finally:
-        reset_caches()  # trafilatura/htmldate/courlan keep LRU caches that grow with every page
+        _pages_since_purge += len(items)
+        if _pages_since_purge >= CACHE_PURGE_PAGES:
+            reset_caches()
+            _pages_since_purge = 0
 
 
 def _safe_build(item: FetchedItem, now: datetime, guard: PageGuard) -> Document | Skip:
