@@ -37,10 +37,10 @@ from storage import documents, mentions
 from storage.store import Store
 
 # A batch is a few pages of one source, fetched together, then extracted in one hand-off to the
-# process pool. Its pages come from one host, one request start per `min_host_delay` (1 s by
-# default), so a batch of 16 took 16 s to fetch before the pool saw any of it; 4 pages fetch in
-# 4 s and still amortise the hand-off (measured: 2,000 pages over 100 hosts, 20 -> 26 pages/s).
-PAGE_BATCH_SIZE = 4
+# process pool and appended in one call. Its pages come from one host, one request start per
+# `min_host_delay` (1 s by default), so a batch of 16 took 16 s to fetch before the pool saw any
+# of it; 8 pages fetch in 8 s and keep the per-call costs of the pool and the store small.
+PAGE_BATCH_SIZE = 8
 # Two batches per core handed to the pool keep it busy while the next ones are pickled.
 BATCHES_IN_FLIGHT_PER_WORKER = 2
 # At most one write per this interval; the batches that finish meanwhile join it. Each write
@@ -48,10 +48,10 @@ BATCHES_IN_FLIGHT_PER_WORKER = 2
 # batch made the flow's process spend about as much CPU on the store as the pool on extraction.
 MIN_WRITE_INTERVAL_S = 1.0
 # Batches being fetched, or fetched and waiting for the pool, at once: what bounds the memory
-# (128 x 4 pages, about 45 MB of 85 KB pages). Fetching is paced by politeness, not CPU, so many
+# (64 x 8 pages, about 45 MB of 85 KB pages). Fetching is paced by politeness, not CPU, so many
 # hosts must be fetched at once to keep the pool fed: fetching only as many batches as the pool
 # extracts (4 on 2 cores) left it idle, at about 4 pages/s over 100 hosts.
-BATCHES_FETCHING = 128
+BATCHES_FETCHING = 64
 
 
 @dataclass(frozen=True, slots=True)
