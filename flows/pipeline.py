@@ -265,16 +265,19 @@ class Pipeline:
             write.done.set_result(result)
 
     def _append(self, group: Sequence[_Write]) -> list[documents.AppendResult]:
-        results = []
         with self.store.write() as con:
+            batches = [(write.docs, write.skips) for write in group]
+            results = documents.append_batches(con, batches, self.run_id)
+            stored = {
+                i: write.found[i]
+                for write, result in zip(group, results, strict=True)
+                for i in result.stored_ids
+            }
+            mentions.replace_mentions(con, stored, self.tagger.version)
+            mentions.record_entities(con, self.tagger.entities, self.tagger.version)
             for write in group:
-                result = documents.append(con, write.docs, write.skips, self.run_id)
-                stored = {i: write.found[i] for i in result.stored_ids}
-                mentions.replace_mentions(con, stored, self.tagger.version)
                 if write.after_store is not None:
                     write.after_store(con, write.jobs, write.skips)
-                results.append(result)
-            mentions.record_entities(con, self.tagger.entities, self.tagger.version)
         return results
 
 

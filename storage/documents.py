@@ -63,11 +63,23 @@ def append(
     skips: Sequence[Skip],
     run_id: str | None,
 ) -> AppendResult:
-    """Store new documents once; every other copy becomes a `document_urls` row, never lost.
+    """Store new documents once; every other copy becomes a `document_urls` row, never lost."""
+    return append_batches(con, [(docs, skips)], run_id)[0]
 
-    A constant number of statements whatever the batch size: one look-up of the batch's URLs and
-    hashes in the store, one INSERT of the new documents, one of the copies, one of the skips.
+
+def append_batches(
+    con: duckdb.DuckDBPyConnection,
+    batches: Sequence[tuple[Sequence[Document], Sequence[Skip]]],
+    run_id: str | None,
+) -> list[AppendResult]:
+    """Several batches in one append, as if appended one after the other; a result per batch.
+
+    A constant number of statements whatever the number and size of the batches: one look-up of
+    their URLs and hashes in the store, one INSERT of the new documents, one of the copies, one of
+    the skips. (Per batch, these statements cost a pipeline run as much as its fetching.)
     """
+    docs = [doc for batch_docs, _ in batches for doc in batch_docs]
+    owner = {id(doc): n for n, (batch_docs, _) in enumerate(batches) for doc in batch_docs}
     kept, aliases = _dedupe_batch(docs)
     existing = _existing_documents(con, kept)
     new = [doc for i, doc in enumerate(kept) if i not in existing]
@@ -86,15 +98,25 @@ def append(
             for pos, (target, d, relation) in enumerate(url_rows)
         ],
     )
-    same_url = sum(relation == "same_url" for _, _, relation in url_rows)
-    added = record_skips(con, skips, run_id)
-    return AppendResult(
-        tuple(doc.id for doc in new),
-        same_url,
-        len(url_rows) - same_url,
-        sum(added.values()),
-        dict(added),
-    )
+    skips = [skip for _, batch_skips in batches for skip in batch_skips]
+    skip_owner = [n for n, (_, batch_skips) in enumerate(batches) for _ in batch_skips]
+    added: list[Counter[str]] = [Counter() for _ in batches]
+    for pos, reason in _insert_skips(con, skips, run_id):
+        added[skip_owner[pos]][reason] += 1
+    results = []
+    for n in range(len(batches)):
+        copies = [relation for _, d, relation in url_rows if owner[id(d)] == n]
+        same_url = copies.count("same_url")
+        results.append(
+            AppendResult(
+                tuple(doc.id for doc in new if owner[id(doc)] == n),
+                same_url,
+                len(copies) - same_url,
+                sum(added[n].values()),
+                dict(added[n]),
+            )
+        )
+    return results
 
 
 def record_skips(
@@ -107,6 +129,13 @@ def record_skips(
     a final reason seen again adds nothing either (a feed re-read shows the same link-less items),
     but a retryable one adds a row per run: each is a failed attempt, counted for the back-off.
     """
+    return Counter(reason for _, reason in _insert_skips(con, list(skips), run_id))
+
+
+def _insert_skips(
+    con: duckdb.DuckDBPyConnection, skips: Sequence[Skip], run_id: str | None
+) -> list[tuple[int, str]]:
+    """The rows `record_skips` describes; returns (position in `skips`, reason) of those added."""
     rows = [
         (
             pos,
@@ -123,7 +152,7 @@ def record_skips(
         for pos, s in enumerate(skips)
     ]
     if not rows:
-        return Counter()
+        return []
     columns = ", ".join(_SKIP_COLUMNS)
     added = con.execute(
         f"""
@@ -146,11 +175,22 @@ def record_skips(
               AND (s.run_id IS NOT DISTINCT FROM n.run_id OR n.reason NOT IN {bulk.STRING_LIST})
         )
         ORDER BY pos
-        RETURNING reason
+        RETURNING coalesce(item_key, canonical_url, url),
+                  coalesce(discovered_by, 'feed:' || feed_url, ''), reason
         """,
         [bulk.records(list(_SKIP_ROWS), rows), bulk.strings(_RETRYABLE)],
     ).fetchall()
-    return Counter(reason for (reason,) in added)
+    first_pos: dict[tuple[str, str, str], int] = {}
+    for pos, skip in enumerate(skips):  # the same coalesce() as the SQL, NULL being None
+        feed = None if skip.feed_url is None else f"feed:{skip.feed_url}"
+        finder = _first_not_none(skip.discovered_by, feed, "")
+        item = _first_not_none(skip.item_key, skip.canonical_url, skip.url)
+        first_pos.setdefault((item, finder, str(skip.reason)), pos)
+    return [(first_pos[(item, finder, reason)], reason) for item, finder, reason in added]
+
+
+def _first_not_none(*values: str | None) -> str | None:
+    return next((value for value in values if value is not None), None)
 
 
 def known_urls(con: duckdb.DuckDBPyConnection, canonical_urls: Iterable[str]) -> set[str]:

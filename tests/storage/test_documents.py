@@ -341,3 +341,51 @@ def _copies(first: documents.AppendResult, batch_size: int) -> tuple[int, int]:
     """(same_url, same_text) of a batch appended again: every item is a copy, by URL first."""
     same_url = first.same_url + len(first.stored_ids)
     return same_url, batch_size - same_url
+
+
+def _batches_with_copies_and_repeated_skips() -> list[tuple[list[Document], list[Skip]]]:
+    not_french = Skip("http://a.org/en", "http://a.org/en", "f", "S", SkipReason.NOT_FRENCH, "en")
+    empty = Skip("http://a.org/vide", "http://a.org/vide", "f", "S", SkipReason.NO_TEXT, "vide")
+    first = make_doc("http://a.org/1", "Texte A.")
+    return [
+        ([first], [not_french]),
+        (
+            [
+                _at(first, "http://a.org/1?x=1"),
+                make_doc("http://b.org/c", "Texte A."),
+                make_doc("http://a.org/2", "Texte B."),
+            ],
+            [not_french, empty],
+        ),
+        ([make_doc("http://c.org/3", "Texte B.")], [empty]),
+    ]
+
+
+def _rows(store) -> list[tuple]:
+    with store.read() as con:
+        return [
+            sorted(con.execute("SELECT id, url FROM documents").fetchall()),
+            sorted(con.execute("SELECT document_id, url, relation FROM document_urls").fetchall()),
+            sorted(con.execute("SELECT url, reason FROM skipped").fetchall()),
+        ]
+
+
+def test_batches_appended_together_end_as_if_appended_one_after_the_other(store, tmp_path):
+    from storage.store import Store
+
+    alone = Store(tmp_path / "alone.duckdb")
+    alone.migrate()
+    one_by_one = []
+    for docs, skips in _batches_with_copies_and_repeated_skips():
+        with alone.write() as con:
+            one_by_one.append(documents.append(con, docs, skips, "run-1"))
+    with store.write() as con:
+        together = documents.append_batches(con, _batches_with_copies_and_repeated_skips(), "run-1")
+
+    assert together == one_by_one
+    assert _rows(store) == _rows(alone)
+    assert [(r.same_url, r.same_text, r.skipped) for r in together] == [
+        (0, 0, 1),
+        (1, 1, 1),
+        (0, 1, 0),
+    ]
