@@ -89,11 +89,14 @@ def candidates_for(
             hits[new_id].add(cand_id)
     found = _with_roots(con, set().union(*hits.values()))
     first_seen = {doc_id: (row[2], doc_id) for doc_id, row in found.items()}
+    # One decoded signature per candidate, shared by every list it is in: decoded per list, a
+    # batch whose documents all share bands (a template's boilerplate) took gigabytes.
+    decoded = {c: _candidate(c, row) for c, row in found.items()}
     result = {}
     for doc_id, cand_ids in hits.items():
         present = {c for c in cand_ids if c in found}
         present |= {found[c][0] for c in present if found[c][0] in found}
-        result[doc_id] = [_candidate(c, found[c]) for c in sorted(present, key=first_seen.get)]
+        result[doc_id] = [decoded[c] for c in sorted(present, key=first_seen.get)]
     return result
 
 
