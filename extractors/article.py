@@ -56,7 +56,7 @@ _ERROR_PAGE = re.compile(
 
 
 # trafilatura, htmldate and courlan keep LRU caches that grow with every page; dropping them
-# ends in a full gc.collect() of about 100 ms. Done after every batch of 4 pages it was a third
+# ends in a full gc.collect() of about 100 ms. Done after every batch (of 4 pages) it was a third
 # of a worker's time; every 100 pages it costs about 1 ms a page and the memory stays flat.
 CACHE_PURGE_PAGES = 100
 _pages_since_purge = 0  # in this process (each pool worker counts its own)

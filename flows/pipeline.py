@@ -2,8 +2,9 @@
 
 Only discovery differs between flows; from a `PageJob` on, every page goes the same way: fetched
 politely (or taken from the bytes an archive already holds), extracted and language-checked on
-all cores, then appended and tagged in one short transaction per batch. Plain async functions,
-not Prefect tasks: per-batch tasks made Prefect's bookkeeping cost more CPU than extraction.
+all cores, then appended and tagged in short transactions that take the batches finished since
+the last one. Plain async functions, not Prefect tasks: per-batch tasks made Prefect's
+bookkeeping cost more CPU than extraction.
 """
 
 from __future__ import annotations
@@ -220,8 +221,8 @@ class Pipeline:
         """Append, tag what was stored and run `after_store`, in one short transaction.
 
         The write runs in a thread, so fetching goes on meanwhile (DuckDB releases the GIL), and
-        batches that finish while a write is under way are written together in the next one:
-        each write opens the file and checkpoints when it closes, which cost about 0.2 s a batch.
+        the batches that finish while a write waits or runs go into the next one, at most one per
+        MIN_WRITE_INTERVAL_S: each write opens the file and checkpoints as it closes.
         """
         found = {d.id: self.tagger.tag(d.text) for d in docs}  # CPU work stays out of the lock
         done = asyncio.get_running_loop().create_future()
