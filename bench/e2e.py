@@ -261,7 +261,7 @@ class StageClock:
         ("fetching.client", "Fetcher", "fetch_page", "fetch"),
         ("flows.extraction_pool", "ExtractionPool", "extract", "extract_and_language"),
         ("extractors.tagger", "Tagger", "tag", "tag"),
-        ("storage.documents", None, "append", "store"),
+        ("storage.documents", None, "append_batches", "store"),
         ("storage.mentions", None, "replace_mentions", "store"),
         ("flows.dedup", None, "index_new_documents", "near_dup"),
         ("storage.fulltext", None, "refresh", "fulltext"),
