@@ -31,6 +31,8 @@ SHINGLE_WORDS = 5
 # so the threshold is more than 3 standard errors from the closest copies (0.51) and from the
 # closest different articles (0.30) of the labelled set. A signature is 1 KB in the store.
 NUM_PERM = 256
+# The minimum of no hashes: every row of a text without words, which is nobody's copy.
+EMPTY_MINIMUM = np.iinfo(np.uint32).max
 
 # 48 bands of 3 rows, read from the first 144 rows of the signature (the estimate uses all 256).
 # Two documents become candidates when all rows of any one band agree: probability 1-(1-J^3)^48.
@@ -116,7 +118,7 @@ def signature(text: str) -> np.ndarray:
     """
     shingles = shingle_hashes(text)
     if shingles.size == 0:
-        return np.full(NUM_PERM, np.iinfo(np.uint32).max, dtype=np.uint32)
+        return np.full(NUM_PERM, EMPTY_MINIMUM, dtype=np.uint32)
     minima = np.full(NUM_PERM, np.iinfo(np.uint64).max, dtype=_UINT64)
     for start in range(0, shingles.size, _CHUNK):
         # In place: a fresh temporary per operation would cost more than the arithmetic.
@@ -128,7 +130,7 @@ def signature(text: str) -> np.ndarray:
 
 def is_empty(sig: np.ndarray) -> bool:
     """A text without words has the all-ones signature; it is nobody's copy."""
-    return bool(np.all(sig == np.iinfo(np.uint32).max))
+    return bool(np.all(sig == EMPTY_MINIMUM))
 
 
 def band_keys(sig: np.ndarray) -> list[int]:
@@ -212,7 +214,7 @@ def _most_similar(sig: np.ndarray, pool: Sequence[Candidate]) -> tuple[str | Non
         return None, -1.0
     matrix = np.stack([cand_sig for _, _, cand_sig in pool])
     sims = np.count_nonzero(matrix == sig, axis=1) / NUM_PERM
-    sims[np.all(matrix == np.iinfo(np.uint32).max, axis=1)] = 0.0  # empty texts: nobody's copy
+    sims[np.all(matrix == EMPTY_MINIMUM, axis=1)] = 0.0  # empty texts: nobody's copy
     best = int(np.argmax(sims))  # the first of the highest
     if sims[best] < SIMILARITY_THRESHOLD:
         return None, -1.0

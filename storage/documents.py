@@ -46,6 +46,8 @@ _SKIP_COLUMNS = (
     "item_key",
 )
 _SKIP_ROWS = {"pos": "INTEGER", **dict.fromkeys(_SKIP_COLUMNS, "VARCHAR")}
+# What tells one skip from another in `record_skips` (the reason last), as `_identity` gives it.
+_SKIP_IDENTITY = ("url", "canonical_url", "feed_url", "discovered_by", "item_key", "reason")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,20 +105,22 @@ def append_batches(
     added: list[Counter[str]] = [Counter() for _ in batches]
     for pos, reason in _insert_skips(con, skips, run_id):
         added[skip_owner[pos]][reason] += 1
-    results = []
-    for n in range(len(batches)):
-        copies = [relation for _, d, relation in url_rows if owner[id(d)] == n]
-        same_url = copies.count("same_url")
-        results.append(
-            AppendResult(
-                tuple(doc.id for doc in new if owner[id(doc)] == n),
-                same_url,
-                len(copies) - same_url,
-                sum(added[n].values()),
-                dict(added[n]),
-            )
+    stored: list[list[str]] = [[] for _ in batches]
+    for doc in new:
+        stored[owner[id(doc)]].append(doc.id)
+    copies: list[Counter[str]] = [Counter() for _ in batches]
+    for _, doc, relation in url_rows:
+        copies[owner[id(doc)]][relation] += 1
+    return [
+        AppendResult(
+            tuple(stored[n]),
+            copies[n]["same_url"],
+            copies[n]["same_text"],
+            sum(added[n].values()),
+            dict(added[n]),
         )
-    return results
+        for n in range(len(batches))
+    ]
 
 
 def record_skips(
@@ -175,22 +179,27 @@ def _insert_skips(
               AND (s.run_id IS NOT DISTINCT FROM n.run_id OR n.reason NOT IN {bulk.STRING_LIST})
         )
         ORDER BY pos
-        RETURNING coalesce(item_key, canonical_url, url),
-                  coalesce(discovered_by, 'feed:' || feed_url, ''), reason
+        RETURNING {", ".join(_SKIP_IDENTITY)}
         """,
         [bulk.records(list(_SKIP_ROWS), rows), bulk.strings(_RETRYABLE)],
     ).fetchall()
-    first_pos: dict[tuple[str, str, str], int] = {}
-    for pos, skip in enumerate(skips):  # the same coalesce() as the SQL, NULL being None
-        feed = None if skip.feed_url is None else f"feed:{skip.feed_url}"
-        finder = _first_not_none(skip.discovered_by, feed, "")
-        item = _first_not_none(skip.item_key, skip.canonical_url, skip.url)
-        first_pos.setdefault((item, finder, str(skip.reason)), pos)
-    return [(first_pos[(item, finder, reason)], reason) for item, finder, reason in added]
+    # A row added is the first of the skips with its identifying values (first_seen keeps the
+    # lowest position), so those values give back its position.
+    first_pos: dict[tuple, int] = {}
+    for skip_pos, skip in enumerate(skips):
+        first_pos.setdefault(_identity(skip), skip_pos)
+    return [(first_pos[tuple(row)], row[-1]) for row in added]
 
 
-def _first_not_none(*values: str | None) -> str | None:
-    return next((value for value in values if value is not None), None)
+def _identity(skip: Skip) -> tuple[str | None, ...]:
+    return (
+        skip.url,
+        skip.canonical_url,
+        skip.feed_url,
+        skip.discovered_by,
+        skip.item_key,
+        str(skip.reason),
+    )
 
 
 def known_urls(con: duckdb.DuckDBPyConnection, canonical_urls: Iterable[str]) -> set[str]:
