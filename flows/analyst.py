@@ -16,7 +16,7 @@ from typing import Any
 from extractors.errors import UsageError
 from extractors.snippet import make_snippet, words
 from storage import analyst, exports, fulltext
-from storage.store import Store, resolve_db_path
+from storage.stores import store_at
 
 # Terminal highlighting of the query's words in snippets; plain markers when piped.
 ANSI_MARK = ("\x1b[1;33m", "\x1b[0m")
@@ -26,7 +26,7 @@ PLAIN_MARK = ("**", "**")
 @contextmanager
 def reading(db: str | None) -> Iterator[Any]:
     """A read-only connection to an existing, upgraded store: read commands never create one."""
-    with Store(resolve_db_path(db)).read_current() as con:
+    with store_at(db).read_current() as con:
         yield con
 
 

@@ -42,7 +42,7 @@ from flows.store_setup import open_store
 from reports.run_chart import new_documents_chart
 from storage import backfills, documents, fulltext
 from storage.backfills import BackfillItem
-from storage.store import Store
+from storage.stores import AnyStore
 
 # Pages per Prefect task: a few hundred keep Prefect's per-task cost a small share of the run and
 # bound the bytes held for archive sources (WARC records, saved files) to a few dozen MB.
@@ -164,7 +164,7 @@ def inside_window(window: DateWindow):
 
 @task(name="discover", cache_policy=NO_CACHE)
 async def discover_units(
-    store: Store,
+    store: AnyStore,
     source: Source,
     fetcher: Fetcher,
     backfill_id: str,
@@ -183,7 +183,7 @@ async def discover_units(
 
 
 def record_unit(
-    store: Store,
+    store: AnyStore,
     backfill_id: str,
     unit: Unit,
     run_id: str,
@@ -325,7 +325,7 @@ def read_archived(locator: str) -> tuple[bytes, str | None]:
 
 
 def finish(
-    store: Store, book: RunBook, backfill_id: str, report: IngestReport, started: float
+    store: AnyStore, book: RunBook, backfill_id: str, report: IngestReport, started: float
 ) -> dict:
     try:
         report.near_duplicates = dedup.index_new_documents(store)["grouped"]

@@ -21,7 +21,7 @@ from flows import cli_analyst, cli_runs
 from flows.output import DEFAULT_MAX_WIDTH, FORMATS, render
 
 if TYPE_CHECKING:
-    from storage.store import Store
+    from storage.stores import AnyStore
 
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143  # 128 + SIGTERM, as shells report it
@@ -138,7 +138,7 @@ def _init(args: argparse.Namespace) -> int:
     fulltext.refresh(store)  # a store made before schema 4 gets its search index here
     with store.read() as con:
         total, seeds = count_documents(con), count_documents(con, "seed")
-    print(f"store ready: {store.path} ({total} documents, {seeds} seed)")
+    print(f"store ready: {store.locator} ({total} documents, {seeds} seed)")
     return 0
 
 
@@ -158,17 +158,17 @@ def _stats(args: argparse.Namespace) -> int:
     store = _existing_store(args)
     with store.read_current() as con:
         sections = store_stats(con)
-    print(f"store: {store.path}")
+    print(f"store: {store.locator}")
     for title, result in sections.items():
         print(f"\n## {title}\n{render(result.columns, result.rows, 'table')}")
     return 0
 
 
-def _existing_store(args: argparse.Namespace) -> Store:
+def _existing_store(args: argparse.Namespace) -> AnyStore:
     """The store a read command names: opened read-only, so never created, migrated or seeded."""
-    from storage.store import Store, resolve_db_path
+    from storage.stores import store_at
 
-    return Store(resolve_db_path(args.db))
+    return store_at(args.db)
 
 
 if __name__ == "__main__":

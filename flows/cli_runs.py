@@ -283,10 +283,10 @@ def _urls_file(value: str, db: str | None) -> str:
         return value
     import hashlib
 
-    from storage.store import resolve_db_path
+    from storage.stores import local_folder
 
     data = sys.stdin.buffer.read()
-    folder = resolve_db_path(db).parent / "backfill-lists"
+    folder = local_folder(db) / "backfill-lists"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"stdin-{hashlib.sha256(data).hexdigest()[:16]}.txt"
     path.write_bytes(data)
@@ -314,9 +314,9 @@ def _dry_run(args: argparse.Namespace, *source: object) -> int:
 def _print_backfill_status(args: argparse.Namespace) -> int:
     from flows.output import render
     from storage import backfills
-    from storage.store import Store, resolve_db_path
+    from storage.stores import store_at
 
-    store = Store(resolve_db_path(args.db))
+    store = store_at(args.db)
     with store.read() as con:
         rows = backfills.statuses(con)
     columns = (

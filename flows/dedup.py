@@ -12,14 +12,14 @@ from __future__ import annotations
 from extractors import neardup
 from extractors.errors import StoreError
 from storage import neardup as index
-from storage.store import Store
+from storage.stores import AnyStore
 
 # Documents signed and recorded per write transaction: an ingest batch fits in one, a rebuild of
 # a large store proceeds in slices that each hold the write lock for about a second.
 INDEX_BATCH_SIZE = 1000
 
 
-def index_new_documents(store: Store, *, batch_size: int = INDEX_BATCH_SIZE) -> dict:
+def index_new_documents(store: AnyStore, *, batch_size: int = INDEX_BATCH_SIZE) -> dict:
     """Index every document not indexed yet, in first-seen order, grouping copies into stories.
 
     Returns counts: `indexed` documents, `grouped` as copies of an earlier document, and
@@ -51,17 +51,17 @@ def index_new_documents(store: Store, *, batch_size: int = INDEX_BATCH_SIZE) -> 
     return {"indexed": indexed, "grouped": grouped, "stories": len(touched)}
 
 
-def rebuild(store: Store) -> dict:
+def rebuild(store: AnyStore) -> dict:
     """Recompute every signature and story from scratch (after a parameter change); idempotent."""
     with store.write() as con:
         index.clear(con)
     return index_new_documents(store)
 
 
-def _check_scheme(store: Store, scheme: str | None) -> None:
+def _check_scheme(store: AnyStore, scheme: str | None) -> None:
     if scheme is not None and scheme != neardup.SCHEME:
         raise StoreError(
-            f"the near-duplicate index of {store.path} was built with other parameters "
+            f"the near-duplicate index of {store.locator} was built with other parameters "
             f"({scheme}; this sahelwatch uses {neardup.SCHEME}): run "
-            f"'sahelwatch dedup --rebuild --db {store.path}'"
+            f"'sahelwatch dedup --rebuild --db {store.locator}'"
         )

@@ -18,7 +18,7 @@ def dedup_flow(db: str | None = None, rebuild: bool = False, wait_for_store: flo
     """Group the store's unindexed documents into stories; `rebuild` regroups all of them."""
     store = open_store(db)
     run_id = str(flow_run.get_id() or uuid.uuid4())
-    parameters = {"db": str(store.path), "rebuild": rebuild}
+    parameters = {"db": str(store.locator), "rebuild": rebuild}
     with guarded_run(store, "dedup", run_id, parameters, wait_s=wait_for_store) as book:
         counts = rebuild_index(store) if rebuild else index_new_documents(store)
         action = "Rebuilt" if rebuild else "Indexed"

@@ -78,7 +78,7 @@ async def ingest_feeds(
     parameters = {
         "feeds": feeds,
         "feed_urls": feed_urls,
-        "db": str(store.path),
+        "db": str(store.locator),
         "limit": limit,
         "force": force,
         "origin": origin,

@@ -35,7 +35,7 @@ from fetching.client import Fetcher, FetchResult
 from flows import progress
 from flows.extraction_pool import ExtractionPool
 from storage import documents, mentions
-from storage.store import Store
+from storage.stores import AnyStore
 
 # A batch is a few pages of one source, fetched together, then extracted in one hand-off to the
 # process pool and appended in one call. Its pages come from one host, one request start per
@@ -79,7 +79,7 @@ DocumentFilter = Callable[[Document], Skip | None]
 
 @dataclass
 class Pipeline:
-    store: Store
+    store: AnyStore
     fetcher: Fetcher
     pool: ExtractionPool
     tagger: Tagger
@@ -99,7 +99,7 @@ class Pipeline:
     @classmethod
     def for_run(
         cls,
-        store: Store,
+        store: AnyStore,
         fetcher: Fetcher,
         pool: ExtractionPool,
         tagger: Tagger,

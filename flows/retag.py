@@ -18,7 +18,7 @@ from flows.run_guard import guarded_run
 from flows.store_setup import open_store
 from storage import fulltext, mentions
 from storage.documents import count_documents
-from storage.store import Store
+from storage.stores import AnyStore
 
 # Documents read, tagged and rewritten per transaction: bounded memory, short write locks.
 RETAG_BATCH_SIZE = 500
@@ -30,7 +30,7 @@ def retag(db: str | None = None, watchlist: str | None = None, wait_for_store: f
     tagger = Tagger(load_watchlist(watchlist))
     store = open_store(db, watchlist)
     run_id = str(flow_run.get_id() or uuid.uuid4())
-    parameters = {"db": str(store.path), "watchlist": watchlist}
+    parameters = {"db": str(store.locator), "watchlist": watchlist}
     with guarded_run(store, "retag", run_id, parameters, wait_s=wait_for_store) as book:
         counts = retag_all(store, tagger)
         report = retag_markdown(run_id, counts)
@@ -39,7 +39,7 @@ def retag(db: str | None = None, watchlist: str | None = None, wait_for_store: f
     return {"run_id": run_id, **counts, "report": report}
 
 
-def retag_all(store: Store, tagger: Tagger) -> dict:
+def retag_all(store: AnyStore, tagger: Tagger) -> dict:
     """Tag every document in batches; counts of what changed, per entity."""
     with store.read() as con:
         total = count_documents(con)
@@ -69,7 +69,7 @@ def retag_all(store: Store, tagger: Tagger) -> dict:
 
 @task(name="retag_batch", cache_policy=NO_CACHE)
 def retag_batch(
-    store: Store, tagger: Tagger, batch: Sequence[tuple[str, str]]
+    store: AnyStore, tagger: Tagger, batch: Sequence[tuple[str, str]]
 ) -> tuple[Counter[str], Counter[str]]:
     """Tag one batch; the counters say, per entity, how many documents gained or lost it."""
     found = {doc_id: tagger.tag(text) for doc_id, text in batch}

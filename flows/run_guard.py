@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -24,12 +25,18 @@ import psutil
 
 from extractors.errors import SahelwatchError, StoreBusyError
 from storage import leases, runs
+from storage.lake import LakeStore
 from storage.leases import LeaseHolder
-from storage.store import Store
+from storage.stores import AnyStore
 
 # A holder on another host cannot be checked for life: its lease is trusted this long, longer
 # than any backfill chunk, then taken over (its run is marked interrupted).
 FOREIGN_LEASE_MAX_AGE_S = 12 * 3600
+# Lake runs (whose workers may be on other machines) renew their lease this often...
+HEARTBEAT_INTERVAL_S = 15.0
+# ...and one silent for this long (several missed heartbeats, longer than any single store write
+# waits for the lake's write lock) is stale: its worker died, its partition may be taken over.
+LEASE_LOST_AFTER_S = 90.0
 LEASE_POLL_START_S = 0.2
 LEASE_POLL_MAX_S = 5.0
 # The exceptions that mean "stopped from outside", not "went wrong": Ctrl-C, cancellation, and
@@ -42,7 +49,7 @@ _INTERRUPTION_NAMES = frozenset({"TerminationSignal", "Abort", "CancelledRun"})
 class RunBook:
     """The bookkeeping of one guarded run; `complete()` records its counts and report."""
 
-    store: Store
+    store: AnyStore
     run_id: str
     flow: str
     completed: bool = False
@@ -61,18 +68,24 @@ def this_process() -> tuple[str, int, float]:
 
 @contextmanager
 def guarded_run(
-    store: Store,
+    store: AnyStore,
     flow: str,
     run_id: str,
     parameters: Mapping[str, Any],
     *,
     wait_s: float = 0.0,
+    scope: str | None = None,
 ) -> Iterator[RunBook]:
-    """Hold the store's run lease for the block; the run ends completed, failed or interrupted."""
-    acquire_lease(store, flow, run_id, parameters, wait_s=wait_s)
+    """Hold a run lease for the block; the run ends completed, failed or interrupted.
+
+    `scope` None holds the whole store; a scope (a partition's name) excludes only runs of the
+    same scope and whole-store runs (storage/leases.py).
+    """
+    acquire_lease(store, flow, run_id, parameters, wait_s=wait_s, scope=scope)
     book = RunBook(store, run_id, flow)
     try:
-        yield book
+        with _heartbeat(store, run_id):
+            yield book
     except BaseException as exc:
         if is_interruption(exc):
             status, why = "interrupted", "stopped by Ctrl-C, a signal or a cancellation"
@@ -91,20 +104,29 @@ def is_interruption(exc: BaseException) -> bool:
 
 
 def acquire_lease(
-    store: Store, flow: str, run_id: str, parameters: Mapping[str, Any], *, wait_s: float
+    store: AnyStore,
+    flow: str,
+    run_id: str,
+    parameters: Mapping[str, Any],
+    *,
+    wait_s: float,
+    scope: str | None = None,
 ) -> None:
-    """Take the lease and book the run as `running`, waiting up to `wait_s` for the holder."""
+    """Take the lease and book the run as `running`, waiting up to `wait_s` for the holders."""
     host, pid, started = this_process()
-    me = LeaseHolder(run_id, flow, host, pid, started)
+    me = LeaseHolder(run_id, flow, host, pid, started, scope=scope)
     deadline = time.monotonic() + wait_s
     delay = LEASE_POLL_START_S
     while True:
         with store.write() as con:
-            holder = leases.current_holder(con)
-            if holder is None or holder.run_id == run_id or _is_stale(holder):
-                if holder is not None and holder.run_id != run_id:
+            others = [h for h in leases.holders(con) if h.run_id != run_id]
+            conflicting = [h for h in others if h.conflicts_with(scope)]
+            stale = [h for h in conflicting if _is_stale(h)]
+            live = [h for h in conflicting if h not in stale]
+            if not live:
+                for holder in stale:
                     runs.end_unfinished(con, holder.run_id, "interrupted", _stale_reason(holder))
-                leases.take(con, me)
+                leases.take(con, me, replacing=[h.run_id for h in stale])
                 for orphan in runs.orphaned_runs(con, run_id):
                     runs.end_unfinished(
                         con, orphan, "interrupted", "its process ended without finishing it"
@@ -112,26 +134,26 @@ def acquire_lease(
                 runs.start_run(con, run_id, flow, parameters)
                 return
         if time.monotonic() + delay > deadline:
-            raise StoreBusyError(describe_holder(holder, store, waited=wait_s))
+            raise StoreBusyError(describe_holder(live[0], store, waited=wait_s))
         time.sleep(delay * random.uniform(0.5, 1.0))
         delay = min(delay * 2, LEASE_POLL_MAX_S)
 
 
-def check_store_free(store: Store) -> None:
+def check_store_free(store: AnyStore) -> None:
     """Refuse early (before Prefect starts) when a live run holds the store."""
     if not store.exists():
         return
     with store.read() as con:
         holder = leases.current_holder(con)
-    if holder is not None and not _is_stale(holder):
+    if holder is not None and holder.scope is None and not _is_stale(holder):
         raise StoreBusyError(describe_holder(holder, store, waited=0))
 
 
-def describe_holder(holder: LeaseHolder, store: Store, *, waited: float) -> str:
+def describe_holder(holder: LeaseHolder, store: AnyStore, *, waited: float) -> str:
     since = holder.acquired_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     wait = f"waited {waited:.0f} s; " if waited else ""
     return (
-        f"the store {store.path} is being written by {holder.flow} run {holder.run_id} "
+        f"the store {store.locator} is being written by {holder.flow} run {holder.run_id} "
         f"(process {holder.pid} on {holder.host}, since {since}); {wait}"
         "wait for it to finish, or pass --wait SECONDS"
     )
@@ -139,6 +161,8 @@ def describe_holder(holder: LeaseHolder, store: Store, *, waited: float) -> str:
 
 def _is_stale(holder: LeaseHolder) -> bool:
     if holder.host != socket.gethostname():
+        if holder.heartbeat_at is not None:  # a lake run, which renews its lease
+            return (datetime.now(UTC) - holder.heartbeat_at).total_seconds() > LEASE_LOST_AFTER_S
         acquired = holder.acquired_at or datetime.now(UTC)
         return (datetime.now(UTC) - acquired).total_seconds() > FOREIGN_LEASE_MAX_AGE_S
     try:
@@ -154,7 +178,35 @@ def _stale_reason(holder: LeaseHolder) -> str:
     return f"process {holder.pid} on {holder.host} ended without finishing the run"
 
 
-def _end(store: Store, run_id: str, status: str, why: str) -> None:
+def _end(store: AnyStore, run_id: str, status: str, why: str) -> None:
     with store.write() as con:
         runs.end_unfinished(con, run_id, status, why)
         leases.release(con, run_id)
+
+
+@contextmanager
+def _heartbeat(store: AnyStore, run_id: str) -> Iterator[None]:
+    """On a lake, renew the run's lease every HEARTBEAT_INTERVAL_S while the block runs.
+
+    A DuckDB file is written from one machine, where a dead holder is found by its pid, so only
+    lake runs need it.
+    """
+    if not isinstance(store, LakeStore):
+        yield
+        return
+    stop = threading.Event()
+
+    def beat() -> None:
+        while True:
+            with suppress(SahelwatchError), store.write() as con:  # a missed beat: the next
+                leases.renew(con, run_id)
+            if stop.wait(HEARTBEAT_INTERVAL_S):
+                return
+
+    thread = threading.Thread(target=beat, name=f"lease-heartbeat-{run_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()

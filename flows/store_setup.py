@@ -10,14 +10,14 @@ from extractors.tagger import Tagger
 from flows import dedup
 from flows.config_files import load_watchlist
 from storage import documents, fulltext, mentions
-from storage.store import Store, resolve_db_path
+from storage.stores import AnyStore, store_at
 
 SEED_DIR = Path(__file__).resolve().parent.parent / "data" / "seed"
 
 
-def open_store(db: str | os.PathLike[str] | None, watchlist: str | None = None) -> Store:
+def open_store(db: str | os.PathLike[str] | None, watchlist: str | None = None) -> AnyStore:
     """The store at `db` (or SAHELWATCH_DB, or the default), migrated and seeded."""
-    store = Store(resolve_db_path(db))
+    store = store_at(db)
     store.migrate()
     seed_store(store, watchlist)
     return store
@@ -28,7 +28,7 @@ def seed_files(directory: Path = SEED_DIR) -> list[tuple[str, str]]:
     return [(p.name, p.read_bytes().decode("utf-8")) for p in sorted(directory.glob("*.txt"))]
 
 
-def seed_store(store: Store, watchlist: str | None = None) -> int:
+def seed_store(store: AnyStore, watchlist: str | None = None) -> int:
     """Append, tag and group the seed documents; running it again adds nothing.
 
     Every command calls this, so the cheap check comes first: seeds already stored cost one

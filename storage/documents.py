@@ -46,8 +46,6 @@ _SKIP_COLUMNS = (
     "item_key",
 )
 _SKIP_ROWS = {"pos": "INTEGER", **dict.fromkeys(_SKIP_COLUMNS, "VARCHAR")}
-# What tells one skip from another in `record_skips` (the reason last), as `_identity` gives it.
-_SKIP_IDENTITY = ("url", "canonical_url", "feed_url", "discovered_by", "item_key", "reason")
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,9 +156,11 @@ def _insert_skips(
     if not rows:
         return []
     columns = ", ".join(_SKIP_COLUMNS)
-    added = con.execute(
+    # The new rows go through a temporary table rather than INSERT ... RETURNING, which DuckLake
+    # does not support; the table also keeps each row's position in `skips`.
+    con.execute(
         f"""
-        INSERT INTO skipped ({columns})
+        CREATE OR REPLACE TEMP TABLE skips_to_add AS
         WITH batch AS (
             SELECT *, coalesce(item_key, canonical_url, url) AS item,
                    coalesce(discovered_by, 'feed:' || feed_url, '') AS finder
@@ -170,7 +170,7 @@ def _insert_skips(
             SELECT * FROM batch
             QUALIFY row_number() OVER (PARTITION BY finder, item, reason ORDER BY pos) = 1
         )
-        SELECT {columns} FROM first_seen n
+        SELECT pos, {columns} FROM first_seen n
         WHERE NOT EXISTS (
             SELECT 1 FROM skipped s
             WHERE coalesce(s.item_key, s.canonical_url, s.url) = n.item
@@ -178,28 +178,13 @@ def _insert_skips(
               AND coalesce(s.discovered_by, 'feed:' || s.feed_url, '') = n.finder
               AND (s.run_id IS NOT DISTINCT FROM n.run_id OR n.reason NOT IN {bulk.STRING_LIST})
         )
-        ORDER BY pos
-        RETURNING {", ".join(_SKIP_IDENTITY)}
         """,
         [bulk.records(list(_SKIP_ROWS), rows), bulk.strings(_RETRYABLE)],
-    ).fetchall()
-    # A row added is the first of the skips with its identifying values (first_seen keeps the
-    # lowest position), so those values give back its position.
-    first_pos: dict[tuple, int] = {}
-    for skip_pos, skip in enumerate(skips):
-        first_pos.setdefault(_identity(skip), skip_pos)
-    return [(first_pos[tuple(row)], row[-1]) for row in added]
-
-
-def _identity(skip: Skip) -> tuple[str | None, ...]:
-    return (
-        skip.url,
-        skip.canonical_url,
-        skip.feed_url,
-        skip.discovered_by,
-        skip.item_key,
-        str(skip.reason),
     )
+    con.execute(f"INSERT INTO skipped ({columns}) SELECT {columns} FROM skips_to_add ORDER BY pos")
+    added = con.execute("SELECT pos, reason FROM skips_to_add ORDER BY pos").fetchall()
+    con.execute("DROP TABLE skips_to_add")
+    return [(int(pos), reason) for pos, reason in added]
 
 
 def known_urls(con: duckdb.DuckDBPyConnection, canonical_urls: Iterable[str]) -> set[str]:

@@ -15,14 +15,12 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cache
-from pathlib import Path
 
 import duckdb
 
 from extractors.errors import StoreError, UsageError
-from storage import bulk
-from storage.store import Store
+from storage import bulk, extensions
+from storage.stores import AnyStore
 
 # Stemming and accent folding make "attaques", "attaqué" and "ATTAQUE" one term.
 STEMMER = "french"
@@ -73,28 +71,9 @@ class SearchHit:
     copies_matched: int  # copies of the story that match, this one included
 
 
-@cache
-def extension_path() -> Path:
-    """The fts extension file shipped in the duckdb-extension-fts package for this duckdb."""
-    try:
-        import duckdb_extension_fts
-    except ImportError as exc:
-        raise StoreError("the duckdb-extension-fts package is missing: run 'make install'") from exc
-    root = Path(duckdb_extension_fts.__file__).parent
-    found = sorted(root.glob(f"extensions/v{duckdb.__version__}/fts.duckdb_extension"))
-    found = found or sorted(root.glob("extensions/*/fts.duckdb_extension"))
-    if not found:
-        raise StoreError(f"no fts.duckdb_extension under {root}: reinstall duckdb-extension-fts")
-    return found[0]
-
-
 def load(con: duckdb.DuckDBPyConnection) -> None:
-    """Load the extension from its file: it can never be downloaded here."""
-    path = str(extension_path()).replace("'", "''")
-    try:
-        con.execute(f"LOAD '{path}'")
-    except duckdb.Error as exc:
-        raise StoreError(f"cannot load the full-text extension {path}: {exc}") from exc
+    """Load the fts extension (its stemmer) from its package: it can never be downloaded here."""
+    extensions.load(con, "fts")
 
 
 def refresh_index(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> RefreshResult:
@@ -317,7 +296,7 @@ def word_stems(con: duckdb.DuckDBPyConnection, words: list[str]) -> dict[str, st
     return dict(rows)
 
 
-def refresh(store: Store, *, force: bool = False) -> RefreshResult:
+def refresh(store: AnyStore, *, force: bool = False) -> RefreshResult:
     """What the writers call after they stored documents: rebuild the index in its own write."""
     if not force:
         with store.read() as con:

@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from extractors.errors import UsageError
+from storage.store import first_line
 
 # SELECT covers DESCRIBE, SHOW, SUMMARIZE, PRAGMA show_* and FROM-first queries; EXPLAIN reads too,
 # when what it explains is one of these.
@@ -78,12 +79,8 @@ def run_query(con: duckdb.DuckDBPyConnection, sql: str) -> QueryResult:
         cursor = con.execute(sql)
         rows = cursor.fetchall()
     except duckdb.PermissionException as exc:
-        raise UsageError(f"{_first_line(exc)} ({_SANDBOX_HINT})") from exc
+        raise UsageError(f"{first_line(exc)} ({_SANDBOX_HINT})") from exc
     except duckdb.Error as exc:
         raise UsageError(str(exc).strip()) from exc
     columns = tuple(d[0] for d in cursor.description or ())
     return QueryResult(columns, rows)
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0]

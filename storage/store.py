@@ -84,6 +84,7 @@ class Store:
 
     def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float | None = None):
         self.path = Path(path)
+        self.locator = str(self.path)  # what messages and flow parameters name it by
         self.lock_timeout = lock_timeout_from_env() if lock_timeout is None else lock_timeout
 
     def exists(self) -> bool:
@@ -108,7 +109,7 @@ class Store:
             _commit(con, self.path)
         except _DISK_ERRORS as exc:  # disk full, I/O error: the transaction left nothing behind
             _rollback_quietly(con)
-            raise StoreError(f"cannot write the store {self.path}: {_first_line(exc)}") from exc
+            raise StoreError(f"cannot write the store {self.path}: {first_line(exc)}") from exc
         except BaseException:
             _rollback_quietly(con)
             raise
@@ -223,10 +224,10 @@ def _commit(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     try:
         con.commit()
     except duckdb.TransactionException as exc:
-        raise StoreError(f"cannot write the store {path}: {_first_line(exc)}") from exc
+        raise StoreError(f"cannot write the store {path}: {first_line(exc)}") from exc
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
 

@@ -10,7 +10,11 @@ from tests.support.http_server import HttpTestServer
 
 # The analyst fixture store (`analyst_store`), shared by storage, report and docs tests; the
 # session's Prefect server (`prefect_api`), shared by tests/flows and tests/faults.
-pytest_plugins = ["tests.support.analyst_fixture", "tests.support.prefect_fixtures"]
+pytest_plugins = [
+    "tests.support.analyst_fixture",
+    "tests.support.prefect_fixtures",
+    "tests.support.postgres_fixtures",
+]
 
 
 @pytest.fixture

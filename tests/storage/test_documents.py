@@ -9,6 +9,9 @@ from extractors.models import Document, Origin, Skip, SkipReason, TextSource
 from extractors.text import content_hash, document_id
 from storage import documents
 
+# Each behaviour holds on a DuckDB file and on a DuckLake alike (tests/storage/conftest.py).
+STORE_BACKENDS = ("duckdb", "ducklake")
+
 
 def make_doc(url: str, text: str = "Un texte sur le Mali.", **changes) -> Document:
     doc = Document(

@@ -10,6 +10,9 @@ from extractors.errors import UsageError
 from storage import fulltext
 from tests.support.analyst_store import id_of, load_manifest
 
+# Each behaviour holds on a DuckDB file and on a DuckLake alike (tests/storage/conftest.py).
+STORE_BACKENDS = ("duckdb", "ducklake")
+
 MANIFEST = load_manifest()
 BY_KEY = {a["key"]: a for a in MANIFEST["articles"]}
 

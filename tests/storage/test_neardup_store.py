@@ -16,6 +16,9 @@ from extractors.text import content_hash, document_id
 from flows import dedup
 from storage import neardup as index
 
+# Each behaviour holds on a DuckDB file and on a DuckLake alike (tests/storage/conftest.py).
+STORE_BACKENDS = ("duckdb", "ducklake")
+
 STORIES = Path(__file__).resolve().parents[1] / "fixtures" / "neardup" / "stories"
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 

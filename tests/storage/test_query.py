@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from extractors.errors import UsageError
-from storage import fulltext
+from storage import extensions
 from storage.query import check_read_only, run_query
 
 
@@ -159,7 +159,7 @@ def _writes(tmp_path: Path, store_path: Path, other: Path) -> dict[str, str]:
         "attach": f"ATTACH '{other}' AS other",
         "install": "INSTALL fts",
         "load by name": "LOAD fts",
-        "load a file": f"LOAD '{fulltext.extension_path()}'",
+        "load a file": f"LOAD '{extensions.extension_path('fts')}'",
         "create secret": "CREATE SECRET (TYPE s3)",
         "http": "SELECT * FROM read_csv('http://127.0.0.1:9/x.csv')",
     }
