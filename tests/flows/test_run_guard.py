@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from extractors.errors import StoreBusyError
-from flows.run_guard import guarded_run
+from flows.run_guard import LEASE_LOST_AFTER_S, guarded_run
 from storage import leases
 from storage.leases import LeaseHolder
 from storage.store import Store
@@ -111,3 +111,61 @@ def test_waiting_for_the_store_gives_up_after_the_wait_with_the_holder_named(sto
         with busy, guarded_run(store, "retag", "run-2", {}, wait_s=1.0):
             pass
         book.complete({}, "")
+
+
+def test_runs_of_different_partitions_write_side_by_side(store):
+    with guarded_run(store, "ingest_feeds", "part-1", {}, scope="ingest:1/2") as first:
+        with guarded_run(store, "ingest_feeds", "part-2", {}, scope="ingest:2/2") as second:
+            second.complete({}, "")
+        first.complete({}, "")
+    assert runs(store) == {"part-1": "completed", "part-2": "completed"}
+
+
+def test_a_second_run_of_one_partition_is_refused_naming_the_first(store):
+    with guarded_run(store, "ingest_feeds", "part-1", {}, scope="ingest:1/2") as book:
+        refused = pytest.raises(StoreBusyError, match="ingest_feeds run part-1")
+        with refused, guarded_run(store, "ingest_feeds", "again", {}, scope="ingest:1/2"):
+            pass
+        book.complete({}, "")
+
+
+def test_a_whole_store_run_waits_for_every_partition_and_they_for_it(store):
+    with guarded_run(store, "ingest_feeds", "part-2", {}, scope="ingest:2/2") as book:
+        with pytest.raises(StoreBusyError), guarded_run(store, "retag", "retag-1", {}):
+            pass
+        book.complete({}, "")
+    with guarded_run(store, "retag", "retag-2", {}) as book:
+        with (
+            pytest.raises(StoreBusyError),
+            guarded_run(store, "ingest_feeds", "part-1", {}, scope="ingest:1/2"),
+        ):
+            pass
+        book.complete({}, "")
+
+
+def test_a_lease_on_another_machine_whose_heartbeat_stopped_is_taken_over(store):
+    silent = LeaseHolder("lost", "ingest_feeds", "worker-elsewhere", 4242, 0.0, scope="ingest:1/2")
+    with store.write() as con:
+        con.execute(
+            "INSERT INTO runs (run_id, flow, started_at, status) "
+            "VALUES ('lost', 'ingest_feeds', current_timestamp, 'running')"
+        )
+        leases.take(con, silent)
+        con.execute(
+            "UPDATE run_lease SET heartbeat_at = current_timestamp - to_seconds(?) "
+            "WHERE run_id = 'lost'",
+            [LEASE_LOST_AFTER_S + 5],
+        )
+    with guarded_run(store, "ingest_feeds", "again", {}, scope="ingest:1/2") as book:
+        book.complete({}, "")
+    assert runs(store) == {"lost": "interrupted", "again": "completed"}
+
+
+def test_a_lease_on_another_machine_with_a_fresh_heartbeat_is_respected(store):
+    alive = LeaseHolder("alive", "ingest_feeds", "worker-elsewhere", 4242, 0.0, scope="ingest:1/2")
+    with store.write() as con:
+        leases.take(con, alive)
+        leases.renew(con, "alive")
+    refused = pytest.raises(StoreBusyError, match="worker-elsewhere")
+    with refused, guarded_run(store, "ingest_feeds", "again", {}, scope="ingest:1/2"):
+        pass
