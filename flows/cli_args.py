@@ -17,12 +17,20 @@ def positive_int(value: str) -> int:
 
 
 def non_negative_seconds(value: str) -> float:
+    return _non_negative(value, "seconds")
+
+
+def non_negative_days(value: str) -> float:
+    return _non_negative(value, "days")
+
+
+def _non_negative(value: str, unit: str) -> float:
     try:
         number = float(value)
     except ValueError:
         number = -1.0
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds, 0 or more, got {value!r}")
+    if not 0 <= number < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of {unit}, 0 or more, got {value!r}")
     return number
 
 

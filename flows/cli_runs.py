@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from flows.cli_args import non_negative_seconds, positive_int, positive_rate
+from flows.cli_args import non_negative_days, non_negative_seconds, positive_int, positive_rate
 
 CommandFactory = Callable[[str, str, str], argparse.ArgumentParser]
 DEFAULT_SCHEDULE = "*/30 * * * *"  # every 30 minutes, UTC: the default of `sahel-ingest`
@@ -45,6 +45,12 @@ def add_flow_commands(command: CommandFactory) -> None:
         action="store_true",
         help="poll every selected feed now, even those backing off or not due",
     )
+    ingest.add_argument(
+        "--partition",
+        metavar="I/N",
+        help="only the feeds whose host falls in partition I of N, beside other partitions' "
+        "runs on a lake (see README, 'Past one machine')",
+    )
     _run_options(ingest)
     ingest.set_defaults(handler=run_ingest)
 
@@ -66,6 +72,21 @@ def add_flow_commands(command: CommandFactory) -> None:
     )
     _run_options(dedup)
     dedup.set_defaults(handler=run_dedup)
+
+    compact = command(
+        "compact",
+        "merge a lake's small files and expire its old snapshots",
+        "sahelwatch compact --db 'ducklake:postgres:dbname=sahel host=db?data_path=/srv/lake/'",
+    )
+    compact.add_argument(
+        "--keep-snapshots-days",
+        type=non_negative_days,
+        default=None,
+        metavar="DAYS",
+        help="keep snapshots this recent for time travel (default 7)",
+    )
+    _run_options(compact)
+    compact.set_defaults(handler=run_compact)
 
     serve = command(
         "serve",
@@ -231,8 +252,28 @@ def run_ingest(args: argparse.Namespace) -> int:
                     force=args.force,
                     watchlist=args.watchlist,
                     wait_for_store=args.wait,
+                    partition=args.partition,
                 )
             )
+    print(result["report"])
+    return 0
+
+
+def run_compact(args: argparse.Namespace) -> int:
+    """`sahelwatch compact`: the lake's maintenance once, with its one-line result."""
+    from flows.store_setup import open_store
+
+    open_store(args.db)
+    with prefect_session() as ready:
+        from flows.compaction import DEFAULT_KEEP_SNAPSHOTS_DAYS, compact_lake
+
+        ready()
+        days = args.keep_snapshots_days
+        result = compact_lake(
+            db=args.db,
+            keep_snapshots_days=DEFAULT_KEEP_SNAPSHOTS_DAYS if days is None else days,
+            wait_for_store=args.wait,
+        )
     print(result["report"])
     return 0
 

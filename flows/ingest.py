@@ -28,17 +28,20 @@ from extractors.feed_schedule import FeedState
 from extractors.feeds_config import FeedsConfig, FeedSource
 from extractors.ingest_report import FeedOutcome, IngestReport
 from extractors.models import Origin, Skip, SkipReason, unlinked_item_keys
+from extractors.partitions import parse_partition
 from extractors.tagger import Tagger
 from extractors.urls import UnusableLink, absolute_url, canonical_url
 from fetching.client import Fetcher, FetchResult
 from flows import dedup
 from flows.config_files import load_feeds, load_watchlist
 from flows.extraction_pool import ExtractionPool
+from flows.host_limits import HostLimits
 from flows.pipeline import PageJob, Pipeline
 from flows.run_guard import RunBook, guarded_run
 from flows.store_setup import open_store
 from reports.run_chart import new_documents_chart
 from storage import documents, feed_state, fulltext
+from storage.stores import AnyStore
 
 Alias = tuple[str, str, str, str]  # (raw URL, canonical URL, source, feed URL)
 
@@ -65,13 +68,21 @@ async def ingest_feeds(
     watchlist: str | None = None,
     origin: str = "feed",
     wait_for_store: float = 0,
+    partition: str | None = None,
+    group_stories: bool = True,
 ) -> dict:
     """Poll the due feeds once, store what is new and return the run's counts.
 
     `wait_for_store`: seconds to wait when another run is writing the store, then give up.
+    `partition` ("i/N"): only the feeds whose host falls in that partition
+    (extractors/partitions.py), under a lease of that partition alone, fetching under each host's
+    Prefect concurrency limit, so that N such runs write one lake side by side.
+    `group_stories` False leaves near-duplicate grouping and the search index to whoever runs
+    after all partitions (flows/cluster.py), so stories do not depend on which finished first.
     """
     started = time.monotonic()
     config = load_feeds(feeds)
+    part = parse_partition(partition) if partition else None
     tagger = Tagger(load_watchlist(watchlist))
     store = open_store(db, watchlist)
     run_id = str(flow_run.get_id() or uuid.uuid4())
@@ -82,12 +93,17 @@ async def ingest_feeds(
         "limit": limit,
         "force": force,
         "origin": origin,
+        "partition": partition,
     }
-    with guarded_run(store, "ingest_feeds", run_id, parameters, wait_s=wait_for_store) as book:
+    scope = part.scope if part else None
+    guard = guarded_run(
+        store, "ingest_feeds", run_id, parameters, wait_s=wait_for_store, scope=scope
+    )
+    with guard as book:
         with store.read() as con:
             states = feed_state.load_states(con)
         report = IngestReport(run_id)
-        selected = select_feeds(config, feed_urls)
+        selected = [f for f in select_feeds(config, feed_urls) if part is None or part.owns(f.url)]
         now = datetime.now(UTC)
         due = [
             f
@@ -100,6 +116,9 @@ async def ingest_feeds(
         with ExtractionPool() as pool:
             async with Fetcher(config.network) as fetcher:
                 pipeline = Pipeline.for_run(store, fetcher, pool, tagger, run_id, Origin(origin))
+                if part is not None:
+                    limits = HostLimits(config.network.per_host_concurrency)
+                    pipeline.shared_host_slot = limits.slot
                 ctx = RunContext(pipeline, limit, force=force)
                 try:
                     await asyncio.gather(
@@ -113,7 +132,8 @@ async def ingest_feeds(
         order = {f.url: n for n, f in enumerate(due)}
         ctx.finished.sort(key=lambda done: order[done[0].url])
         report.feeds += [outcome for outcome, _ in ctx.finished]
-        result = finish(ctx, book, report, [state for _, state in ctx.finished], started)
+        states = [state for _, state in ctx.finished]
+        result = finish(ctx, book, report, states, started, group_stories=group_stories)
     artifact_id = await acreate_markdown_artifact(
         markdown=result["report"], key="ingest-report", description=f"sahelwatch ingest {run_id}"
     )
@@ -275,7 +295,13 @@ async def plan_items(
 
 
 def finish(
-    ctx: RunContext, book: RunBook, report: IngestReport, states: list[FeedState], started: float
+    ctx: RunContext,
+    book: RunBook,
+    report: IngestReport,
+    states: list[FeedState],
+    started: float,
+    *,
+    group_stories: bool = True,
 ) -> dict:
     """Group near-copies, record late aliases, and book the run as completed with its report."""
     now = datetime.now(UTC)
@@ -284,13 +310,19 @@ def finish(
         s.source or s.feed_url for s in states if feed_schedule.is_silent(s, now)
     ]
     store, run_id = ctx.pipeline.store, ctx.pipeline.run_id
-    try:
-        report.near_duplicates = dedup.index_new_documents(store)["grouped"]
-    except StoreError as exc:  # the documents are stored; grouping waits for a rebuild
-        report.warnings.append(f"near-duplicates not grouped: {exc}")
-    fulltext.refresh(store)  # indexes only the documents added since the last refresh
+    if group_stories:
+        group_and_index(store, report)
     report.alias_urls = ctx.aliases_recorded
     report.duration_s = time.monotonic() - started
     counts, markdown = report.counts(), report.to_markdown()
     book.complete(counts, markdown)
     return {"run_id": run_id, **counts, "report": markdown}
+
+
+def group_and_index(store: AnyStore, report: IngestReport) -> None:
+    """Group the new near-copies into stories and add the new documents to the search index."""
+    try:
+        report.near_duplicates = dedup.index_new_documents(store)["grouped"]
+    except StoreError as exc:  # the documents are stored; grouping waits for a rebuild
+        report.warnings.append(f"near-duplicates not grouped: {exc}")
+    fulltext.refresh(store)  # indexes only the documents added since the last refresh

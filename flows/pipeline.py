@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -75,6 +76,9 @@ class PageJob:
 AfterStore = Callable[[Any, Sequence[PageJob], Sequence[Skip]], None]
 # Turns a document into a skip after extraction (a backfill's date window), or keeps it (None).
 DocumentFilter = Callable[[Document], Skip | None]
+# Held around the fetch of a batch of one host's pages (its first page's URL given): a slot of
+# the host shared with other workers (flows/host_limits.py), when several fetch at once.
+SharedHostSlot = Callable[[str], AbstractAsyncContextManager[None]]
 
 
 @dataclass
@@ -89,6 +93,7 @@ class Pipeline:
     batch_slots: asyncio.Semaphore  # batches handed to the extraction pool
     fetch_slots: asyncio.Semaphore  # batches being fetched or waiting for the pool
     keep: DocumentFilter | None = None
+    shared_host_slot: SharedHostSlot | None = None
     # Each run() adds its pages to the progress bar's total; a backfill sets the whole total
     # itself up front (its ETA would otherwise cover one chunk at a time).
     adds_to_total: bool = True
@@ -126,7 +131,7 @@ class Pipeline:
     ) -> None:
         # The host's turn first, then a fetch slot: slots go to batches of hosts that can be
         # asked now, and are held until the pool has the pages (what bounds the memory).
-        async with self._host_turn(jobs):
+        async with self._host_turn(jobs), self._shared_host_slot(jobs):
             await self.fetch_slots.acquire()
             try:
                 items, skips = await self._fetch(jobs)
@@ -159,6 +164,11 @@ class Pipeline:
             at_once = self.fetcher.settings.per_host_concurrency
             self._host_turns[host] = asyncio.Semaphore(at_once)
         return self._host_turns[host]
+
+    def _shared_host_slot(self, jobs: Sequence[PageJob]) -> AbstractAsyncContextManager[None]:
+        if self.shared_host_slot is None or all(job.body is not None for job in jobs):
+            return contextlib.nullcontext()
+        return self.shared_host_slot(jobs[0].url)
 
     async def _fetch(self, jobs: Sequence[PageJob]) -> tuple[list[FetchedItem], list[Skip]]:
         async def fetch(job: PageJob) -> FetchResult | None:

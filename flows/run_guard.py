@@ -121,7 +121,7 @@ def acquire_lease(
         with store.write() as con:
             others = [h for h in leases.holders(con) if h.run_id != run_id]
             conflicting = [h for h in others if h.conflicts_with(scope)]
-            stale = [h for h in conflicting if _is_stale(h)]
+            stale = [h for h in conflicting if is_stale(h)]
             live = [h for h in conflicting if h not in stale]
             if not live:
                 for holder in stale:
@@ -145,7 +145,7 @@ def check_store_free(store: AnyStore) -> None:
         return
     with store.read() as con:
         holder = leases.current_holder(con)
-    if holder is not None and holder.scope is None and not _is_stale(holder):
+    if holder is not None and holder.scope is None and not is_stale(holder):
         raise StoreBusyError(describe_holder(holder, store, waited=0))
 
 
@@ -159,7 +159,7 @@ def describe_holder(holder: LeaseHolder, store: AnyStore, *, waited: float) -> s
     )
 
 
-def _is_stale(holder: LeaseHolder) -> bool:
+def is_stale(holder: LeaseHolder) -> bool:
     if holder.host != socket.gethostname():
         if holder.heartbeat_at is not None:  # a lake run, which renews its lease
             return (datetime.now(UTC) - holder.heartbeat_at).total_seconds() > LEASE_LOST_AFTER_S

@@ -51,3 +51,26 @@ def orphaned_runs(con: duckdb.DuckDBPyConnection, except_run: str | None) -> lis
         [except_run],
     ).fetchall()
     return [r for (r,) in rows]
+
+
+def status_of(con: duckdb.DuckDBPyConnection, run_id: str) -> str | None:
+    row = con.execute("SELECT status FROM runs WHERE run_id = ?", [run_id]).fetchone()
+    return None if row is None else row[0]
+
+
+def counts_of(con: duckdb.DuckDBPyConnection, run_ids: list[str]) -> dict[str, dict]:
+    """The recorded counts of each of these runs that has some."""
+    rows = con.execute(
+        "SELECT run_id, counts FROM runs WHERE run_id IN (SELECT unnest(?)) AND counts IS NOT NULL",
+        [run_ids],
+    ).fetchall()
+    return {run_id: json.loads(counts) for run_id, counts in rows}
+
+
+def documents_stored_by(con: duckdb.DuckDBPyConnection, run_ids: list[str]) -> dict[str, int]:
+    """How many documents each of these runs stored, from the documents themselves."""
+    rows = con.execute(
+        "SELECT run_id, count(*) FROM documents WHERE run_id IN (SELECT unnest(?)) GROUP BY run_id",
+        [run_ids],
+    ).fetchall()
+    return dict(rows)
