@@ -23,6 +23,7 @@ from datetime import datetime
 from functools import partial
 
 from extractors.article import FetchedItem, PageBoundExceeded, process_batch, skip_for
+from extractors.errors import UsageError
 from extractors.models import Document, Skip, SkipReason
 from flows.process_life import die_with_parent
 
@@ -44,6 +45,21 @@ WORKER_ADDRESS_SPACE_BYTES = 1024 * 1024 * 1024
 _DEATHS_BEFORE_BLAME = 2
 
 
+# Extraction processes per run: one per core by default. Several workers sharing one machine
+# (process workers of a cluster ingest, README "Past one machine") divide its cores with this.
+WORKERS_ENV_VAR = "SAHELWATCH_EXTRACT_WORKERS"
+
+
+def default_workers() -> int:
+    """`SAHELWATCH_EXTRACT_WORKERS` when set, else the number of cores."""
+    raw = os.environ.get(WORKERS_ENV_VAR, "").strip()
+    if not raw:
+        return os.cpu_count() or 1
+    if not raw.isdigit() or int(raw) < 1:
+        raise UsageError(f"{WORKERS_ENV_VAR} must be a whole number of 1 or more, not {raw!r}")
+    return int(raw)
+
+
 class ExtractionPool:
     """A process pool started once per run; `spawn` because the flow process runs threads."""
 
@@ -53,7 +69,7 @@ class ExtractionPool:
         page_cpu_s: float | None = None,
         address_space_bytes: int | None = None,
     ) -> None:
-        self.workers = workers or os.cpu_count() or 1
+        self.workers = workers or default_workers()
         # Read at run time, so a test can lower the module's constants for a quick bomb.
         self.page_cpu_s = page_cpu_s or PAGE_CPU_SECONDS
         self.address_space = address_space_bytes or WORKER_ADDRESS_SPACE_BYTES

@@ -1,11 +1,15 @@
 """Per-host politeness across workers: one Prefect global concurrency limit per host.
 
 Within one process, fetching/hosts.py spaces the requests to a host. Partitioned runs on several
-workers may still meet on one host (a feed linking to another outlet's pages), so a batch of a
-host's pages is fetched only while holding a slot of the host's global concurrency limit,
-`sahelwatch-host-<host>`, whose size is the feed config's `per_host_concurrency`. The limits are
-created on first use; an operator may lower one in Prefect's UI or with
-`prefect gcl update sahelwatch-host-<host> --limit 1`.
+workers may still meet on one host (a feed linking to another outlet's pages, two clusters'
+runs), so a batch of a host's pages is fetched only while holding a slot of the host's global
+concurrency limit, `sahelwatch-host-<host>`, whose size is the feed config's
+`per_host_concurrency`. The limits are created on first use; an operator may lower one in
+Prefect's UI or with `prefect gcl update sahelwatch-host-<host> --limit 1`, and that is kept.
+
+Slots are taken and given back with the API's lease calls directly, two requests a batch:
+Prefect's `concurrency()` helper starts a service thread per limit name, and with a few hundred
+hosts those threads cost the flow process more CPU than its fetching.
 """
 
 from __future__ import annotations
@@ -13,18 +17,23 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from types import TracebackType
+from uuid import UUID
 
-from prefect.client.orchestration import get_client
+from prefect.client.orchestration import PrefectClient, get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
-from prefect.concurrency.asyncio import concurrency
-from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound, PrefectHTTPStatusError
 
 from extractors.partitions import host_of
 
 LIMIT_PREFIX = "sahelwatch-host-"
-# A slot is held for one batch's fetch; a worker killed while holding it frees it after this
-# many seconds (Prefect's lease on the slot), long enough for a batch of slow pages.
-SLOT_LEASE_S = 300.0
+# A slot is held for one batch's fetch (a few seconds); its lease is renewed every half of this
+# while held, so a worker killed while holding one frees it after at most this many seconds.
+# (Prefect's minimum lease is 60 s.)
+SLOT_LEASE_S = 60.0
+# The API answers 423 (with Retry-After) while a host's slots are all taken; wait at least this.
+RETRY_MIN_S = 0.2
+LOCKED = 423
 
 
 def limit_name(host: str) -> str:
@@ -32,38 +41,76 @@ def limit_name(host: str) -> str:
 
 
 class HostLimits:
-    """Acquire a host's slot around a fetch; creates each host's limit once per process."""
+    """`async with HostLimits(n) as limits:` then `async with limits.slot(url):` per batch."""
 
     def __init__(self, per_host_concurrency: int) -> None:
         self.per_host = per_host_concurrency
         self._ready: set[str] = set()
         self._creating = asyncio.Lock()
+        self._client: PrefectClient | None = None
+
+    async def __aenter__(self) -> HostLimits:
+        self._client = await get_client().__aenter__()
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._client is not None:
+            await self._client.__aexit__(kind, exc, tb)
+            self._client = None
 
     @asynccontextmanager
     async def slot(self, url: str) -> AsyncIterator[None]:
+        """Hold one slot of the URL's host for the block."""
         name = limit_name(host_of(url))
         await self._ensure(name)
-        async with concurrency(name, occupy=1, strict=True, lease_duration=SLOT_LEASE_S):
+        lease = await self._acquire(name)
+        renewing = asyncio.create_task(self._renew(lease))
+        try:
             yield
+        finally:
+            renewing.cancel()
+            # Best effort: a slot not given back (API unreachable) is freed when its lease ends.
+            with suppress(Exception):
+                await self._client.release_concurrency_slots_with_lease(lease)
+
+    async def _acquire(self, name: str) -> UUID:
+        while True:
+            try:
+                response = await self._client.increment_concurrency_slots_with_lease(
+                    [name], 1, "concurrency", SLOT_LEASE_S
+                )
+                return UUID(response.json()["lease_id"])
+            except PrefectHTTPStatusError as exc:
+                if exc.response.status_code != LOCKED:
+                    raise
+                wait = float(exc.response.headers.get("Retry-After", RETRY_MIN_S))
+                await asyncio.sleep(max(wait, RETRY_MIN_S))
+
+    async def _renew(self, lease: UUID) -> None:
+        while True:
+            await asyncio.sleep(SLOT_LEASE_S / 2)
+            with suppress(Exception):  # a missed renewal: the next one, or the lease ends
+                await self._client.renew_concurrency_lease(lease, SLOT_LEASE_S)
 
     async def _ensure(self, name: str) -> None:
         if name in self._ready:
             return
         async with self._creating:
             if name not in self._ready:
-                await _create_if_missing(name, self.per_host)
+                await _create_if_missing(self._client, name, self.per_host)
                 self._ready.add(name)
 
 
-async def _create_if_missing(name: str, limit: int) -> None:
+async def _create_if_missing(client: PrefectClient, name: str, limit: int) -> None:
     """Create the limit unless it exists: an operator's change to an existing one is kept."""
-    async with get_client() as client:
-        try:
-            await client.read_global_concurrency_limit_by_name(name)
-            return
-        except ObjectNotFound:
-            pass
-        with suppress(ObjectAlreadyExists):  # another worker created it meanwhile
-            await client.create_global_concurrency_limit(
-                GlobalConcurrencyLimitCreate(name=name, limit=limit)
-            )
+    try:
+        await client.read_global_concurrency_limit_by_name(name)
+        return
+    except ObjectNotFound:
+        pass
+    with suppress(ObjectAlreadyExists):  # another worker created it meanwhile
+        await client.create_global_concurrency_limit(
+            GlobalConcurrencyLimitCreate(name=name, limit=limit)
+        )

@@ -9,6 +9,7 @@ ends, interrupted or not; pages already stored are never fetched again in any ca
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import time
 import uuid
@@ -113,12 +114,11 @@ async def ingest_feeds(
         report.feeds += [
             FeedOutcome(f.name, f.url, status="not_due") for f in selected if f not in due
         ]
+        limits = HostLimits(config.network.per_host_concurrency) if part else None
         with ExtractionPool() as pool:
-            async with Fetcher(config.network) as fetcher:
+            async with Fetcher(config.network) as fetcher, limits or contextlib.nullcontext():
                 pipeline = Pipeline.for_run(store, fetcher, pool, tagger, run_id, Origin(origin))
-                if part is not None:
-                    limits = HostLimits(config.network.per_host_concurrency)
-                    pipeline.shared_host_slot = limits.slot
+                pipeline.shared_host_slot = limits.slot if limits else None
                 ctx = RunContext(pipeline, limit, force=force)
                 try:
                     await asyncio.gather(
@@ -275,10 +275,9 @@ async def plan_items(
         seen.add(canonical)
         candidates.append(PageJob(url, canonical, entry, feed.name, feed.url, discovered_by))
     pipeline = ctx.pipeline
-    async with pipeline.store_lock:
-        with pipeline.store.read() as con:
-            known = documents.known_urls(con, [job.canonical for job in candidates])
-            failed = documents.fetch_failures(con, [job.canonical for job in candidates])
+    urls = [job.canonical for job in candidates]
+    async with pipeline.store_lock:  # in a thread: other feeds fetch meanwhile
+        known, failed = await asyncio.to_thread(_known_and_failed, pipeline.store, urls)
     planned = [job for job in candidates if job.canonical not in known]
     outcome.already_known += len(candidates) - len(planned)
     planned = [replace(job, failures=failed.get(job.canonical, (0, None))[0]) for job in planned]
@@ -292,6 +291,14 @@ async def plan_items(
         outcome.left_for_later += max(0, len(planned) - ctx.limit)
         planned = planned[: ctx.limit]
     return planned, skips
+
+
+def _known_and_failed(
+    store: AnyStore, urls: list[str]
+) -> tuple[set[str], dict[str, tuple[int, datetime]]]:
+    """The URLs already stored, and the failed fetches of the others, in one read."""
+    with store.read() as con:
+        return documents.known_urls(con, urls), documents.fetch_failures(con, urls)
 
 
 def finish(

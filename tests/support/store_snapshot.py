@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+
+from storage.lake import LakeStore, is_lake_locator
 
 # What each table holds, as content keys. Which of two copies is stored first (and so which URL
 # or feed a document names, and which is the alias) depends on the order concurrent fetches
@@ -67,24 +71,36 @@ def connect(db: Path, attempts: int = 200) -> duckdb.DuckDBPyConnection:
     raise AssertionError(f"the store {db} stayed locked")
 
 
-def snapshot(db: Path) -> Snapshot:
-    con = connect(db)
+@contextmanager
+def reading(db: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to a DuckDB file (retried while locked) or a lake's locator."""
+    if is_lake_locator(str(db)):
+        store = LakeStore.from_locator(str(db))
+        try:
+            with store.read() as con:
+                yield con
+        finally:
+            store.close()
+        return
+    con = connect(Path(db))
     try:
+        yield con
+    finally:
+        con.close()
+
+
+def snapshot(db: Path | str) -> Snapshot:
+    with reading(db) as con:
         return {
             table: sorted(tuple(map(str, row)) for row in con.execute(sql).fetchall())
             for table, sql in CONTENT_KEYS.items()
         }
-    finally:
-        con.close()
 
 
-def half_written(db: Path) -> dict[str, list]:
+def half_written(db: Path | str) -> dict[str, list]:
     """The consistency checks that fail, with a few offending keys each."""
-    con = connect(db)
-    try:
+    with reading(db) as con:
         found = {what: con.execute(sql).fetchall()[:5] for what, sql in HALF_WRITTEN.items()}
-    finally:
-        con.close()
     return {what: rows for what, rows in found.items() if rows}
 
 
@@ -111,9 +127,6 @@ def differences(reference: Snapshot, actual: Snapshot, limit: int = 3) -> dict[s
     return out
 
 
-def run_statuses(db: Path) -> list[tuple[str, str, str]]:
-    con = connect(db)
-    try:
+def run_statuses(db: Path | str) -> list[tuple[str, str, str]]:
+    with reading(db) as con:
         return con.execute("SELECT run_id, flow, status FROM runs ORDER BY started_at").fetchall()
-    finally:
-        con.close()

@@ -1,0 +1,166 @@
+"""A whole distributed sahelwatch on one machine: PostgreSQL, a Prefect server, process workers.
+
+What `make scale` (bench/scale.py) and tests/flows/test_cluster.py run: the repository's tracked
+files copied as a clean clone, `prefect work-pool create` and `prefect deploy` of the lake
+deployments from it, `prefect worker start` processes, and cluster ingests started with
+`prefect deployment run`, exactly as an operator would on several machines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import UUID
+
+import psutil
+
+from flows.extraction_pool import WORKERS_ENV_VAR
+from tests.support.prefect_server import PREFECT, Background, PrefectServer
+
+REPO = Path(__file__).resolve().parents[1]
+POOL = "sahelwatch"
+CLUSTER = "ingest_cluster/sahel-ingest-cluster"
+DEPLOYMENTS = ("sahel-ingest-partition", "sahel-ingest-cluster", "sahel-lake-compact")
+CLI_TIMEOUT_S = 180
+# Workers ask for work every second (Prefect's default, 10 s, would add waiting to every run).
+WORKER_QUERY_SECONDS = "1"
+
+
+def copy_tracked_files(destination: Path) -> Path:
+    """The files git tracks, as they are in the working tree: what a fresh clone would hold."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True, timeout=60
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = REPO / name
+        if source.is_file():  # tracked but deleted in the working tree: not part of the copy
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination / name)
+    return destination
+
+
+@dataclass
+class FinishedRun:
+    flow_run_id: UUID
+    state: str
+    seconds: float  # from the run's start to its end, as Prefect recorded them
+
+
+class Cluster:
+    """The deployed clone and its workers, on one Prefect server."""
+
+    def __init__(self, server: PrefectServer, root: Path) -> None:
+        self.server, self.root = server, root
+        self.clone = copy_tracked_files(root / "sahelwatch")
+        self.env = server.cli_env(
+            root / "cli-home", PREFECT_WORKER_QUERY_SECONDS=WORKER_QUERY_SECONDS
+        )
+        self.workers: list[Background] = []
+
+    def deploy(self) -> None:
+        self.prefect("work-pool", "create", POOL, "--type", "process", "--overwrite")
+        names = [x for name in DEPLOYMENTS for x in ("--name", name)]
+        self.prefect("deploy", *names)
+
+    def start_workers(self, count: int, *, sharing: int | None = None) -> None:
+        """`count` more workers; their runs share the cores with `sharing` workers in all (the
+        workers of one machine divide its cores, flows/extraction_pool.py)."""
+        cores = max(1, (os.cpu_count() or 1) // (sharing or count))
+        env = {**self.env, WORKERS_ENV_VAR: str(cores)}
+        for n in range(len(self.workers), len(self.workers) + count):
+            self.workers.append(
+                Background(
+                    f"worker-{n}",
+                    [PREFECT, "worker", "start", "--pool", POOL, "--name", f"scale-worker-{n}"],
+                    self.root / f"worker-{n}.log",
+                    env=env,
+                    cwd=self.root,
+                )
+            )
+
+    def stop_workers(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        self.workers = []
+
+    def start_cluster_ingest(self, feeds: Path, db: str, partitions: int) -> UUID:
+        """`prefect deployment run` of sahel-ingest-cluster; returns its flow run id."""
+        params = {"feeds": str(feeds), "db": db, "partitions": str(partitions)}
+        options = [x for k, v in params.items() for x in ("--param", f"{k}={v}")]
+        out = self.prefect("deployment", "run", CLUSTER, *options)
+        return UUID(re.search(r"UUID: ([0-9a-f-]{36})", out).group(1))
+
+    def wait(self, flow_run_id: UUID, timeout_s: float) -> FinishedRun:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            run = api(lambda c: c.read_flow_run(flow_run_id))
+            if run.state is not None and run.state.is_final():
+                seconds = (run.end_time - run.start_time).total_seconds() if run.end_time else 0.0
+                return FinishedRun(flow_run_id, run.state.name, seconds)
+            time.sleep(1)
+        raise TimeoutError(
+            f"flow run {flow_run_id} not finished after {timeout_s:.0f} s\n{self.logs()}"
+        )
+
+    def worker_running(self, flow_run_id: UUID) -> Background | None:
+        """The worker whose process tree runs this flow run (by the engine's environment)."""
+        for worker in self.workers:
+            for child in psutil.Process(worker.process.pid).children(recursive=True):
+                try:
+                    if child.environ().get("PREFECT__FLOW_RUN_ID") == str(flow_run_id):
+                        return worker
+                except psutil.Error:
+                    continue
+        return None
+
+    def kill(self, worker: Background) -> None:
+        """SIGKILL to the worker's whole process group: the worker and the runs it started."""
+        worker._signal(9)
+        worker.process.wait()
+        self.workers.remove(worker)
+
+    def prefect(self, *args: str) -> str:
+        done = subprocess.run(
+            [PREFECT, *args], capture_output=True, text=True, env=self.env, cwd=self.clone,
+            timeout=CLI_TIMEOUT_S, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"$ prefect {' '.join(args)}\n{done.stdout}\n{done.stderr}")
+        return done.stdout
+
+    def logs(self) -> str:
+        return "\n".join([w.log_text() for w in self.workers] + [self.server.log_text()])
+
+
+def flow_runs_of(parent: UUID) -> list:
+    """The partition runs a cluster run started (its subflow runs)."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
+
+    flow_filter = FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[parent]))
+    return api(lambda c: c.read_flow_runs(flow_run_filter=flow_filter))
+
+
+def host_limits() -> list:
+    """The per-host global concurrency limits the partition runs created."""
+    limits = api(lambda c: c.read_global_concurrency_limits(limit=1000))
+    return [limit for limit in limits if limit.name.startswith("sahelwatch-host-")]
+
+
+def api(call):
+    from prefect.client.orchestration import get_client
+
+    async def go():
+        async with get_client() as client:
+            return await call(client)
+
+    return asyncio.run(go())
+
+
+def pages_per_second(pages: int, seconds: float) -> float:
+    return round(pages / seconds, 1) if seconds > 0 else 0.0

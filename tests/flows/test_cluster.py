@@ -1,0 +1,183 @@
+"""Past one machine: four process workers write one DuckLake, as one worker alone would.
+
+Real parts only: the session's PostgreSQL (the lake's catalog) and Prefect server, a clean copy
+of the repository deployed with `prefect deploy`, four `prefect worker start` processes on the
+`sahelwatch` process pool, and a local site of 200 feeds on 200 hosts (127.0.0.2 ...). Cluster
+ingests are started with `prefect deployment run`, as an operator would. Stores are compared row
+by row on content keys (tests/support/store_snapshot.py).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+import yaml
+
+from bench.cluster import Cluster, flow_runs_of, host_limits
+from bench.e2e_corpus import Corpus, generate
+from bench.e2e_server import CorpusServer, free_port
+from extractors.errors import StoreError
+from storage.lake import LakeStore
+from tests.support.postgres_fixtures import new_lake_locator
+from tests.support.store_snapshot import differences, half_written, run_statuses, snapshot
+
+FEEDS = 200  # one outlet, feed and host each
+ITEMS = 1
+WORKERS = 4
+LATENCY_S = 0.05
+# The shipped politeness: a partition's hosts each take a few seconds (robots.txt, feed, page),
+# so there is a run in progress to kill.
+MIN_HOST_DELAY_S = 1.0
+RUN_TIMEOUT_S = 600
+KILL_WINDOW_S = 300
+
+
+@dataclass
+class Site:
+    corpus: Corpus
+    feeds: Path
+    root: Path
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Iterator[Site]:
+    root = tmp_path_factory.mktemp("cluster-site")
+    hosts = [f"127.0.0.{n}" for n in range(2, FEEDS + 2)]
+    corpus = generate(root / "corpus", FEEDS, ITEMS, FEEDS, free_port(hosts))
+    feeds = root / "feeds.yaml"
+    network = {"allow_private_hosts": corpus.hosts, "min_host_delay": MIN_HOST_DELAY_S}
+    config = {"version": 1, "network": network,
+              "feeds": [{"name": f.name, "url": f.url} for f in corpus.feeds]}  # fmt: skip
+    feeds.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    with CorpusServer(corpus, LATENCY_S):
+        yield Site(corpus, feeds, root)
+
+
+@pytest.fixture(scope="module")
+def cluster(prefect_api, prefect_server, tmp_path_factory) -> Iterator[Cluster]:
+    cluster = Cluster(prefect_server, tmp_path_factory.mktemp("cluster"))
+    cluster.deploy()
+    cluster.start_workers(WORKERS)
+    try:
+        yield cluster
+    finally:
+        cluster.stop_workers()
+
+
+@pytest.fixture(scope="module")
+def one_worker(cluster, site, postgres_server) -> str:
+    """The reference: the whole site ingested as a single partition, by one worker alone."""
+    lake = new_lake_locator(postgres_server, site.root / "one-worker")
+    run = cluster.wait(cluster.start_cluster_ingest(site.feeds, lake, 1), RUN_TIMEOUT_S)
+    assert run.state == "Completed", cluster.logs()
+    return lake
+
+
+def expected_rows(corpus: Corpus) -> dict[str, int]:
+    """What the site must leave in a store, from the corpus's own manifest: one document per
+    French text (a wire copy points to the page it copies, maybe itself a copy), the other URLs
+    of a text as same_text rows, and every page whose text is not French as a not_french skip."""
+
+    def original(n: int) -> int:
+        while corpus.pages[n].wire_of is not None:
+            n = corpus.pages[n].wire_of
+        return n
+
+    texts = [original(n) for n in range(len(corpus.pages))]
+    french = [t for t in texts if corpus.pages[t].language == "fr"]
+    return {
+        "documents": len(set(french)),
+        "same_text": len(french) - len(set(french)),
+        "not_french": len(texts) - len(french),
+    }
+
+
+def stored_rows(lake: str) -> dict[str, int]:
+    store = LakeStore.from_locator(lake)
+    try:
+        with store.read() as con:
+            rows = con.execute(
+                "SELECT 'documents', count(*) FROM documents WHERE origin = 'feed' "
+                "UNION ALL SELECT relation, count(*) FROM document_urls GROUP BY ALL "
+                "UNION ALL SELECT reason, count(*) FROM skipped GROUP BY ALL"
+            ).fetchall()
+    finally:
+        store.close()
+    return dict(rows)
+
+
+@pytest.mark.slow
+def test_four_workers_store_exactly_what_one_worker_alone_stores(
+    cluster, site, one_worker, postgres_server
+):
+    lake = new_lake_locator(postgres_server, site.root / "four-workers")
+    run_id = cluster.start_cluster_ingest(site.feeds, lake, WORKERS)
+    run = cluster.wait(run_id, RUN_TIMEOUT_S)
+    assert run.state == "Completed", cluster.logs()
+
+    partitions = flow_runs_of(run_id)
+    assert sorted(p.parameters["partition"] for p in partitions) == ["1/4", "2/4", "3/4", "4/4"]
+    assert {p.state.name for p in partitions} == {"Completed"}
+    assert stored_rows(one_worker) == expected_rows(site.corpus)
+    reference, four = snapshot(one_worker), snapshot(lake)
+    assert four == reference, differences(reference, four)
+    assert half_written(lake) == {}
+    # Every host's pages were fetched under its Prefect concurrency limit, all slots given back.
+    limits = {limit.name: limit for limit in host_limits()}
+    for host in site.corpus.hosts:
+        assert limits[f"sahelwatch-host-{host}"].active_slots == 0
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_run_has_its_partition_run_again_nothing_lost_or_doubled(
+    cluster, site, one_worker, postgres_server
+):
+    lake = new_lake_locator(postgres_server, site.root / "killed-worker")
+    run_id = cluster.start_cluster_ingest(site.feeds, lake, WORKERS)
+    victim = _kill_a_worker_that_has_stored_part_of_its_partition(cluster, run_id, lake)
+    run = cluster.wait(run_id, RUN_TIMEOUT_S)
+    assert run.state == "Completed", cluster.logs()
+
+    attempts = flow_runs_of(run_id)
+    by_partition = Counter(p.parameters["partition"] for p in attempts)
+    assert by_partition[victim.parameters["partition"]] == 2  # run again, once
+    assert sum(by_partition.values()) == WORKERS + 1
+    statuses = {run: status for run, _, status in run_statuses(lake)}
+    assert statuses[str(victim.id)] == "interrupted"  # found dead and ended, not left running
+    reference, after_kill = snapshot(one_worker), snapshot(lake)
+    assert after_kill == reference, differences(reference, after_kill)
+    assert half_written(lake) == {}
+    cluster.start_workers(1, sharing=WORKERS)  # back to four for whatever runs next
+
+
+def _kill_a_worker_that_has_stored_part_of_its_partition(cluster: Cluster, run_id: UUID, lake):
+    """SIGKILL the worker (and its flow-run process) of a partition run that has begun storing."""
+    store = LakeStore.from_locator(lake)
+    deadline = time.monotonic() + KILL_WINDOW_S
+    try:
+        while time.monotonic() < deadline:
+            stored = _stored_by_run(store)
+            for part in flow_runs_of(run_id):
+                if part.state.is_running() and stored.get(str(part.id), 0) > 0:
+                    worker = cluster.worker_running(part.id)
+                    if worker is not None and cluster.worker_running(run_id) is not worker:
+                        cluster.kill(worker)
+                        return part
+            time.sleep(0.2)
+    finally:
+        store.close()
+    pytest.fail(f"no partition run was caught storing within {KILL_WINDOW_S} s\n{cluster.logs()}")
+
+
+def _stored_by_run(store: LakeStore) -> dict[str, int]:
+    try:
+        with store.read() as con:
+            return dict(con.execute("SELECT run_id, count(*) FROM documents GROUP BY 1").fetchall())
+    except StoreError:  # the lake not created yet by the cluster run
+        return {}
