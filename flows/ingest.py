@@ -40,6 +40,7 @@ from flows.host_limits import HostLimits
 from flows.pipeline import PageJob, Pipeline
 from flows.run_guard import RunBook, guarded_run
 from flows.store_setup import open_store
+from flows.url_lookups import UrlLookups
 from reports.run_chart import new_documents_chart
 from storage import documents, feed_state, fulltext
 from storage.stores import AnyStore
@@ -57,6 +58,10 @@ class RunContext:
     aliases: list[Alias] = field(default_factory=list)
     aliases_recorded: int = 0
     force: bool = False  # also retry pages whose fetch failed before their back-off ends
+    lookups: UrlLookups = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lookups = UrlLookups(self.pipeline.store, self.pipeline.store_lock)
 
 
 @flow(name="ingest_feeds")
@@ -274,10 +279,7 @@ async def plan_items(
             continue
         seen.add(canonical)
         candidates.append(PageJob(url, canonical, entry, feed.name, feed.url, discovered_by))
-    pipeline = ctx.pipeline
-    urls = [job.canonical for job in candidates]
-    async with pipeline.store_lock:  # in a thread: other feeds fetch meanwhile
-        known, failed = await asyncio.to_thread(_known_and_failed, pipeline.store, urls)
+    known, failed = await ctx.lookups.lookup([job.canonical for job in candidates])
     planned = [job for job in candidates if job.canonical not in known]
     outcome.already_known += len(candidates) - len(planned)
     planned = [replace(job, failures=failed.get(job.canonical, (0, None))[0]) for job in planned]
@@ -291,14 +293,6 @@ async def plan_items(
         outcome.left_for_later += max(0, len(planned) - ctx.limit)
         planned = planned[: ctx.limit]
     return planned, skips
-
-
-def _known_and_failed(
-    store: AnyStore, urls: list[str]
-) -> tuple[set[str], dict[str, tuple[int, datetime]]]:
-    """The URLs already stored, and the failed fetches of the others, in one read."""
-    with store.read() as con:
-        return documents.known_urls(con, urls), documents.fetch_failures(con, urls)
 
 
 def finish(

@@ -38,9 +38,11 @@ CATALOG = "lake"
 WRITE_LOCK_KEY = zlib.crc32(b"sahelwatch store write lock")
 # Seconds to wait for PostgreSQL to answer a connection: a wrong host fails in a few seconds.
 CONNECT_TIMEOUT_S = 10
-# Small inserts are kept in the catalog instead of a Parquet file each ("data inlining") until
-# this many rows; compaction (flows/compaction.py) flushes them to Parquet with the small files.
-INLINING_ROW_LIMIT = 100
+# DuckLake can keep small inserts in the catalog instead of a Parquet file each ("data
+# inlining"). Off: measured on 25 writes of 8 documents, a write took 140 ms inlined against
+# 72 ms as Parquet, and reads were no faster (181 ms against 153 ms). The small files each write
+# leaves are what compaction (flows/compaction.py) merges.
+INLINING_ROW_LIMIT = 0
 
 
 @dataclass(frozen=True, slots=True)
