@@ -21,12 +21,20 @@ from uuid import UUID
 import psutil
 
 from flows.extraction_pool import WORKERS_ENV_VAR
+from flows.host_limits import LIMIT_PREFIX, LIMITS_PAGE
 from tests.support.prefect_server import PREFECT, Background, PrefectServer
 
 REPO = Path(__file__).resolve().parents[1]
 POOL = "sahelwatch"
 CLUSTER = "ingest_cluster/sahel-ingest-cluster"
-DEPLOYMENTS = ("sahel-ingest-partition", "sahel-ingest-cluster", "sahel-lake-compact")
+BACKFILL_CLUSTER = "backfill_cluster/sahel-backfill-cluster"
+DEPLOYMENTS = (
+    "sahel-ingest-partition",
+    "sahel-ingest-cluster",
+    "sahel-backfill-partition",
+    "sahel-backfill-cluster",
+    "sahel-lake-compact",
+)
 CLI_TIMEOUT_S = 180
 # Workers ask for work every second (Prefect's default, 10 s, would add waiting to every run).
 WORKER_QUERY_SECONDS = "1"
@@ -91,9 +99,17 @@ class Cluster:
 
     def start_cluster_ingest(self, feeds: Path, db: str, partitions: int) -> UUID:
         """`prefect deployment run` of sahel-ingest-cluster; returns its flow run id."""
-        params = {"feeds": str(feeds), "db": db, "partitions": str(partitions)}
+        return self.start(CLUSTER, feeds=feeds, db=db, partitions=partitions)
+
+    def start_cluster_backfill(self, urls: Path, feeds: Path, db: str, partitions: int) -> UUID:
+        """`prefect deployment run` of sahel-backfill-cluster over a URL list."""
+        return self.start(
+            BACKFILL_CLUSTER, urls_file=urls, feeds=feeds, db=db, partitions=partitions
+        )
+
+    def start(self, deployment: str, **params: object) -> UUID:
         options = [x for k, v in params.items() for x in ("--param", f"{k}={v}")]
-        out = self.prefect("deployment", "run", CLUSTER, *options)
+        out = self.prefect("deployment", "run", deployment, *options)
         return UUID(re.search(r"UUID: ([0-9a-f-]{36})", out).group(1))
 
     def wait(self, flow_run_id: UUID, timeout_s: float) -> FinishedRun:
@@ -148,8 +164,14 @@ def flow_runs_of(parent: UUID) -> list:
 
 def host_limits() -> list:
     """The per-host global concurrency limits the partition runs created."""
-    limits = api(lambda c: c.read_global_concurrency_limits(limit=1000))
-    return [limit for limit in limits if limit.name.startswith("sahelwatch-host-")]
+
+    async def read_all(client) -> list:
+        found: list = []
+        while page := await client.read_global_concurrency_limits(LIMITS_PAGE, len(found)):
+            found += page
+        return found
+
+    return [limit for limit in api(read_all) if limit.name.startswith(LIMIT_PREFIX)]
 
 
 def api(call):

@@ -69,7 +69,8 @@ def run(feeds: int, items: int, workers: int, *, kill: bool = False) -> dict:
               "feeds": [{"name": f.name, "url": f.url} for f in corpus.feeds]}  # fmt: skip
     feeds_file.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     postgres = PostgresServer().start()
-    prefect = PrefectServer(root / "prefect").start()
+    postgres.create_database("prefect")  # the Prefect server's own database, as in production
+    prefect = PrefectServer(root / "prefect", postgres.sqlalchemy_url("prefect")).start()
     os.environ["PREFECT_API_URL"] = prefect.api_url
     cluster = Cluster(prefect, root / "cluster")
     runs: list[dict] = []

@@ -25,11 +25,12 @@ from prefect.runtime import flow_run
 
 from extractors import saved_pages, warc_pages
 from extractors.date_window import DateWindow, parse_window
-from extractors.errors import SourceError, StoreError
+from extractors.errors import SourceError, UsageError
 from extractors.feed_entries import FeedEntry
 from extractors.feeds_config import FeedsConfig
 from extractors.ingest_report import FeedOutcome, IngestReport
 from extractors.models import RETRYABLE_SKIPS, Document, Origin, Skip, SkipReason
+from extractors.partitions import Partition, parse_partition
 from extractors.tagger import Tagger
 from fetching.client import Fetcher
 from flows import dedup, progress
@@ -40,13 +41,16 @@ from flows.pipeline import PageJob, Pipeline
 from flows.run_guard import RunBook, guarded_run
 from flows.store_setup import open_store
 from reports.run_chart import new_documents_chart
-from storage import backfills, documents, fulltext
+from storage import backfills, documents
 from storage.backfills import BackfillItem
 from storage.stores import AnyStore
 
 # Pages per Prefect task: a few hundred keep Prefect's per-task cost a small share of the run and
 # bound the bytes held for archive sources (WARC records, saved files) to a few dozen MB.
 CHUNK_PAGES = 200
+# What a run does: both steps (the default), or one of them for a cluster backfill
+# (flows/cluster.py), whose coordinator discovers and whose partition runs fetch the pages.
+STAGES = ("all", "discover", "pages")
 
 
 @flow(name="backfill")
@@ -66,9 +70,21 @@ async def backfill(
     watchlist: str | None = None,
     feeds: str | None = None,
     wait_for_store: float = 0,
+    stage: str = "all",
+    partition: str | None = None,
+    group_stories: bool = True,
 ) -> dict:
-    """Pull one source's pages published in [since, until] into the store; resumable."""
+    """Pull one source's pages published in [since, until] into the store; resumable.
+
+    `stage` "discover" only records the source's pages, "pages" only processes pending ones;
+    `partition` ("i/N") processes only the pages whose host falls in that partition, under a
+    lease of its own, so that N runs share a backfill (flows/cluster.py); `group_stories` False
+    leaves stories and the search index to the run that follows them all.
+    """
     started = time.monotonic()
+    if stage not in STAGES:
+        raise UsageError(f"stage must be one of {', '.join(STAGES)}, not {stage!r}")
+    part = parse_partition(partition) if partition else None
     kind, locators = choose_source(urls_file, site, sitemap, feed_pages, directory, warc)
     window = parse_window(since, until)
     config = load_feeds(feeds)
@@ -93,27 +109,28 @@ async def backfill(
     report = IngestReport(run_id, title="Backfill run", polls_feeds=False)
     outcome = FeedOutcome(kind, source.locator, status="ok")
     report.feeds.append(outcome)
-    with guarded_run(store, "backfill", run_id, parameters, wait_s=wait_for_store) as book:
-        with store.write() as con:
-            backfills.register(
-                con,
-                backfill_id,
-                kind,
-                source.locator,
-                (window.since, window.until),
-                parameters,
-                run_id,
-            )
+    parameters.update(stage=stage, partition=partition)
+    scope = _lease_scope(stage, part)
+    guard = guarded_run(store, "backfill", run_id, parameters, wait_s=wait_for_store, scope=scope)
+    with guard as book:
         async with Fetcher(network) as fetcher:
-            await discover_units(store, source, fetcher, backfill_id, run_id, report, outcome)
-            with ExtractionPool() as pool:
-                keep = inside_window(window)
-                pipeline = Pipeline.for_run(
-                    store, fetcher, pool, tagger, run_id, Origin.BACKFILL, keep
-                )
-                pipeline.adds_to_total = False  # process_pending sets the whole total
-                await process_pending(pipeline, backfill_id, limit, source, outcome)
-        result = finish(store, book, backfill_id, report, started)
+            if stage != "pages":
+                with store.write() as con:
+                    window_bounds = (window.since, window.until)
+                    backfills.register(
+                        con, backfill_id, kind, source.locator, window_bounds, parameters, run_id
+                    )
+                await discover_units(store, source, fetcher, backfill_id, run_id, report, outcome)
+            if stage != "discover":
+                with ExtractionPool() as pool:
+                    keep = inside_window(window)
+                    pipeline = Pipeline.for_run(
+                        store, fetcher, pool, tagger, run_id, Origin.BACKFILL, keep
+                    )
+                    pipeline.adds_to_total = False  # process_pending sets the whole total
+                    await process_pending(pipeline, backfill_id, limit, source, outcome, part)
+        whole = part is None and stage == "all"
+        result = finish(store, book, backfill_id, report, started, group_stories, whole)
     await acreate_markdown_artifact(
         markdown=result["report"],
         key="backfill-report",
@@ -123,6 +140,13 @@ async def backfill(
         markdown=new_documents_chart(result), key="backfill-new-documents", description="per source"
     )
     return result
+
+
+def _lease_scope(stage: str, part: Partition | None) -> str | None:
+    """A plain backfill holds the whole store; the steps of a cluster backfill hold their own."""
+    if part is not None:
+        return f"backfill:{part}"
+    return "backfill:discovery" if stage == "discover" else None
 
 
 def backfill_key(source: Source) -> str:
@@ -212,9 +236,15 @@ def record_unit(
 
 
 async def process_pending(
-    pipeline: Pipeline, backfill_id: str, limit: int | None, source: Source, outcome: FeedOutcome
+    pipeline: Pipeline,
+    backfill_id: str,
+    limit: int | None,
+    source: Source,
+    outcome: FeedOutcome,
+    part: Partition | None = None,
 ) -> None:
-    """Every page not done yet, in discovery order and chunks, up to `limit` pages this run."""
+    """Every page not done yet (of the partition's hosts), in discovery order and chunks, up to
+    `limit` pages this run."""
     after, budget = 0, limit
     with pipeline.store.read() as con:
         pending = backfills.counts(con, backfill_id)["pending"]
@@ -222,11 +252,13 @@ async def process_pending(
     while budget is None or budget > 0:
         size = CHUNK_PAGES if budget is None else min(CHUNK_PAGES, budget)
         with pipeline.store.read() as con:
-            items = backfills.pending_items(con, backfill_id, after, size)
-        if not items:
+            listed = backfills.pending_items(con, backfill_id, after, size)
+        if not listed:
             break
-        await process_chunk(pipeline, backfill_id, items, source, outcome)
-        after = items[-1].seq
+        after = listed[-1].seq
+        items = [i for i in listed if part is None or part.owns(i.url)]
+        if items:
+            await process_chunk(pipeline, backfill_id, items, source, outcome)
         budget = None if budget is None else budget - len(items)
     with pipeline.store.read() as con:
         outcome.left_for_later = backfills.counts(con, backfill_id)["pending"]
@@ -324,19 +356,32 @@ def read_archived(locator: str) -> tuple[bytes, str | None]:
     return saved_pages.saved_page_bytes(data, locator), "text/html"
 
 
-def finish(
-    store: AnyStore, book: RunBook, backfill_id: str, report: IngestReport, started: float
-) -> dict:
-    try:
-        report.near_duplicates = dedup.index_new_documents(store)["grouped"]
-    except StoreError as exc:
-        report.warnings.append(f"near-duplicates not grouped: {exc}")
-    fulltext.refresh(store)
+def settle_status(store: AnyStore, backfill_id: str, units_failed: int | None = None) -> str:
+    """`completed` once no page is pending and every unit was read, else `partial`; recorded."""
     with store.write() as con:
         totals = backfills.counts(con, backfill_id)
-        finished = totals["pending"] == 0 and not report.extra.get("units_failed")
-        status = "completed" if finished else "partial"
+        status = "completed" if totals["pending"] == 0 and not units_failed else "partial"
         backfills.set_status(con, backfill_id, status)
+    return status
+
+
+def finish(
+    store: AnyStore,
+    book: RunBook,
+    backfill_id: str,
+    report: IngestReport,
+    started: float,
+    group_stories: bool = True,
+    whole: bool = True,
+) -> dict:
+    """Group stories and book the run; `whole` (not one step of a cluster backfill): also the
+    backfill's status, which a cluster backfill's coordinator sets once every part is done."""
+    if group_stories:
+        dedup.group_and_index(store, report)
+    failed_units = report.extra.get("units_failed")
+    status = settle_status(store, backfill_id, failed_units) if whole else "set by its cluster run"
+    with store.read() as con:
+        totals = backfills.counts(con, backfill_id)
     report.extra.update(
         {
             "backfill_pages_found": totals["found"],

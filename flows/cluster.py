@@ -1,4 +1,4 @@
-"""The `ingest_cluster` flow: one ingest split over the workers of a Prefect work pool.
+"""The `ingest_cluster` and `backfill_cluster` flows: one run split over a work pool's workers.
 
 It runs one flow run of the `sahel-ingest-partition` deployment per partition (`i/N`, a share of
 the feeds' hosts, extractors/partitions.py), which the pool's workers pick up wherever they are,
@@ -7,6 +7,11 @@ and waits for them. A partition whose run ends failed or crashed, or whose worke
 and not fetched twice, and the store's writes are idempotent, so nothing is lost or doubled.
 When every partition is done it groups the new near-copies into stories and refreshes the search
 index once, in first-seen order, so the stories do not depend on which worker finished first.
+
+A cluster backfill first discovers the source's pages itself (a `backfill` subflow with
+`stage="discover"`: sitemaps are read once), then runs `sahel-backfill-partition` per partition
+(`stage="pages"`): each takes the pending pages of its hosts, marks each done in the write that
+stores it, and an attempt run again after a worker died resumes at its first page not done.
 """
 
 from __future__ import annotations
@@ -28,13 +33,15 @@ from prefect.states import Crashed
 from extractors.errors import SahelwatchError
 from extractors.ingest_report import IngestReport
 from extractors.partitions import Partition, all_partitions
-from flows.ingest import group_and_index
+from flows.backfill import backfill, settle_status
+from flows.dedup import group_and_index
 from flows.run_guard import LEASE_LOST_AFTER_S, guarded_run, is_stale
 from flows.store_setup import open_store
 from storage import leases, runs
 from storage.stores import AnyStore
 
 PARTITION_DEPLOYMENT = "ingest_feeds/sahel-ingest-partition"
+BACKFILL_PARTITION_DEPLOYMENT = "backfill/sahel-backfill-partition"
 # How often the partitions' states are read; each read is one API call per partition.
 POLL_INTERVAL_S = 2.0
 # A partition is tried this many times in all before the cluster run gives up on it.
@@ -85,6 +92,49 @@ async def ingest_cluster(
     if lost:
         names = ", ".join(f"{a.partition} ({a.outcome})" for a in lost)
         raise SahelwatchError(f"partitions not ingested after {max_attempts} attempts: {names}")
+    return {"run_id": run_id, **counts, "report": markdown}
+
+
+@flow(name="backfill_cluster")
+async def backfill_cluster(
+    urls_file: str | None = None,
+    site: str | None = None,
+    sitemap: str | None = None,
+    feed_pages: str | None = None,
+    directory: str | None = None,
+    warc: list[str] | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    rate: float | None = None,
+    feeds: str | None = None,
+    watchlist: str | None = None,
+    db: str | None = None,
+    partitions: int = 4,
+    deployment: str = BACKFILL_PARTITION_DEPLOYMENT,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> dict:
+    """Discover the source's pages here, process them over `partitions` runs of `deployment`."""
+    store = open_store(db, watchlist)
+    run_id = str(flow_run.get_id() or uuid.uuid4())
+    parts = all_partitions(partitions)
+    source = {"urls_file": urls_file, "site": site, "sitemap": sitemap, "feed_pages": feed_pages,
+              "directory": directory, "warc": warc, "since": since, "until": until}  # fmt: skip
+    common = {**source, "rate": rate, "feeds": feeds, "watchlist": watchlist, "db": store.locator,
+              "stage": "pages", "group_stories": False, "wait_for_store": 600}  # fmt: skip
+    parameters = {**common, "partitions": partitions, "deployment": deployment}
+    guard = guarded_run(store, "backfill_cluster", run_id, parameters, scope="backfill-cluster")
+    with guard as book:
+        found = await backfill(
+            **source, rate=rate, feeds=feeds, watchlist=watchlist, db=store.locator,
+            stage="discover", group_stories=False,
+        )  # fmt: skip
+        attempts = await run_partitions(store, parts, deployment, common, max_attempts)
+        report = IngestReport(run_id, title="Cluster backfill", polls_feeds=False)
+        group_and_index(store, report)
+        status = settle_status(store, found["backfill_id"], units_failed=found.get("units_failed"))
+        counts, markdown = summarise(store, attempts, report)
+        counts.update(backfill_id=found["backfill_id"], backfill_status=status)
+        book.complete(counts, markdown)
     return {"run_id": run_id, **counts, "report": markdown}
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from extractors import neardup
 from extractors.errors import StoreError
+from extractors.ingest_report import IngestReport
+from storage import fulltext
 from storage import neardup as index
 from storage.stores import AnyStore
 
@@ -49,6 +51,17 @@ def index_new_documents(store: AnyStore, *, batch_size: int = INDEX_BATCH_SIZE) 
         if len(pending) < batch_size:
             break
     return {"indexed": indexed, "grouped": grouped, "stories": len(touched)}
+
+
+def group_and_index(store: AnyStore, report: IngestReport) -> None:
+    """After a run's appends: group the new near-copies into stories, then add the new
+    documents to the search index. A grouping that fails is a warning of the report: the
+    documents are stored, and `sahelwatch dedup --rebuild` groups them later."""
+    try:
+        report.near_duplicates = index_new_documents(store)["grouped"]
+    except StoreError as exc:
+        report.warnings.append(f"near-duplicates not grouped: {exc}")
+    fulltext.refresh(store)  # indexes only the documents added since the last refresh
 
 
 def rebuild(store: AnyStore) -> dict:

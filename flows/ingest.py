@@ -23,7 +23,6 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from extractors import feed_schedule, page_retry
-from extractors.errors import StoreError
 from extractors.feed_entries import FeedEntry, ParsedFeed, parse_feed
 from extractors.feed_schedule import FeedState
 from extractors.feeds_config import FeedsConfig, FeedSource
@@ -42,8 +41,7 @@ from flows.run_guard import RunBook, guarded_run
 from flows.store_setup import open_store
 from flows.url_lookups import UrlLookups
 from reports.run_chart import new_documents_chart
-from storage import documents, feed_state, fulltext
-from storage.stores import AnyStore
+from storage import documents, feed_state
 
 Alias = tuple[str, str, str, str]  # (raw URL, canonical URL, source, feed URL)
 
@@ -119,7 +117,7 @@ async def ingest_feeds(
         report.feeds += [
             FeedOutcome(f.name, f.url, status="not_due") for f in selected if f not in due
         ]
-        limits = HostLimits(config.network.per_host_concurrency) if part else None
+        limits = HostLimits(config.network.per_host_concurrency, part) if part else None
         with ExtractionPool() as pool:
             async with Fetcher(config.network) as fetcher, limits or contextlib.nullcontext():
                 pipeline = Pipeline.for_run(store, fetcher, pool, tagger, run_id, Origin(origin))
@@ -312,18 +310,9 @@ def finish(
     ]
     store, run_id = ctx.pipeline.store, ctx.pipeline.run_id
     if group_stories:
-        group_and_index(store, report)
+        dedup.group_and_index(store, report)
     report.alias_urls = ctx.aliases_recorded
     report.duration_s = time.monotonic() - started
     counts, markdown = report.counts(), report.to_markdown()
     book.complete(counts, markdown)
     return {"run_id": run_id, **counts, "report": markdown}
-
-
-def group_and_index(store: AnyStore, report: IngestReport) -> None:
-    """Group the new near-copies into stories and add the new documents to the search index."""
-    try:
-        report.near_duplicates = dedup.index_new_documents(store)["grouped"]
-    except StoreError as exc:  # the documents are stored; grouping waits for a rebuild
-        report.warnings.append(f"near-duplicates not grouped: {exc}")
-    fulltext.refresh(store)  # indexes only the documents added since the last refresh

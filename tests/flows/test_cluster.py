@@ -1,14 +1,19 @@
 """Past one machine: four process workers write one DuckLake, as one worker alone would.
 
-Real parts only: the session's PostgreSQL (the lake's catalog) and Prefect server, a clean copy
-of the repository deployed with `prefect deploy`, four `prefect worker start` processes on the
-`sahelwatch` process pool, and a local site of 200 feeds on 200 hosts (127.0.0.2 ...). Cluster
-ingests are started with `prefect deployment run`, as an operator would. Stores are compared row
-by row on content keys (tests/support/store_snapshot.py).
+Real parts only: the session's PostgreSQL (the lakes' catalogs, and the database of this
+module's own Prefect server, as a server many workers talk to should have), a clean copy of the
+repository deployed with `prefect deploy`, four `prefect worker start` processes on the
+`sahelwatch` process pool, and a local site of 200 feeds on 200 hosts (127.0.0.2 ...). One more
+outlet's feed is not in the feed list: its pages are listed only by an aggregator feed on
+another partition's host, so they are fetched under their host's Prefect concurrency limit.
+Cluster ingests are started with `prefect deployment run`, as an operator would. Stores are
+compared row by row on content keys (tests/support/store_snapshot.py).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -20,14 +25,17 @@ import pytest
 import yaml
 
 from bench.cluster import Cluster, flow_runs_of, host_limits
-from bench.e2e_corpus import Corpus, generate
+from bench.e2e_corpus import Corpus, generate, load
 from bench.e2e_server import CorpusServer, free_port
 from extractors.errors import StoreError
+from extractors.partitions import partition_of_host
 from storage.lake import LakeStore
 from tests.support.postgres_fixtures import new_lake_locator
+from tests.support.prefect_server import PrefectServer
 from tests.support.store_snapshot import differences, half_written, run_statuses, snapshot
 
-FEEDS = 200  # one outlet, feed and host each
+FEEDS = 200  # one outlet, feed and host each, in the feed list
+AGGREGATOR_PATH = "/a-la-une.xml"
 ITEMS = 1
 WORKERS = 4
 LATENCY_S = 0.05
@@ -43,25 +51,76 @@ class Site:
     corpus: Corpus
     feeds: Path
     root: Path
+    hidden_host: str  # the outlet reached only through the aggregator
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Iterator[Site]:
     root = tmp_path_factory.mktemp("cluster-site")
-    hosts = [f"127.0.0.{n}" for n in range(2, FEEDS + 2)]
-    corpus = generate(root / "corpus", FEEDS, ITEMS, FEEDS, free_port(hosts))
+    hosts = [f"127.0.0.{n}" for n in range(2, FEEDS + 3)]
+    generate(root / "corpus", FEEDS + 1, ITEMS, FEEDS + 1, free_port(hosts))
+    hidden, aggregator = _add_aggregator(root / "corpus")
+    corpus = load(root / "corpus")
+    listed = [f for f in corpus.feeds if f.host != hidden]
     feeds = root / "feeds.yaml"
     network = {"allow_private_hosts": corpus.hosts, "min_host_delay": MIN_HOST_DELAY_S}
     config = {"version": 1, "network": network,
-              "feeds": [{"name": f.name, "url": f.url} for f in corpus.feeds]}  # fmt: skip
+              "feeds": [{"name": f.name, "url": f.url} for f in listed]}  # fmt: skip
     feeds.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    assert aggregator in {f.url for f in listed}
     with CorpusServer(corpus, LATENCY_S):
-        yield Site(corpus, feeds, root)
+        yield Site(corpus, feeds, root, hidden)
+
+
+def _add_aggregator(directory: Path) -> tuple[str, str]:
+    """Take the last outlet's feed out of the list; list its pages in a feed on a host of
+    another partition (of WORKERS). Returns (hidden host, aggregator feed URL)."""
+    manifest = json.loads((directory / "manifest.json").read_text("utf-8"))
+    *listed, hidden = manifest["feeds"]
+    owner = partition_of_host(hidden["host"], WORKERS)
+    home = next(f for f in listed if partition_of_host(f["host"], WORKERS) != owner)
+    url = home["url"].rsplit("/", 1)[0] + AGGREGATOR_PATH
+    hidden_pages = [p["url"] for p in manifest["pages"] if p["feed"] == len(listed)]
+    items = "".join(f"<item><title>À la une</title><link>{u}</link></item>" for u in hidden_pages)
+    rss = '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>À la une'
+    (directory / "feeds" / "aggregator.xml").write_text(
+        f"{rss}</title>{items}</channel></rss>", "utf-8"
+    )
+    manifest["feeds"].append(
+        {"name": "À la une", "url": url, "file": "feeds/aggregator.xml", "host": home["host"]}
+    )
+    (directory / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return hidden["host"], url
 
 
 @pytest.fixture(scope="module")
-def cluster(prefect_api, prefect_server, tmp_path_factory) -> Iterator[Cluster]:
-    cluster = Cluster(prefect_server, tmp_path_factory.mktemp("cluster"))
+def cluster_server(postgres_server, tmp_path_factory) -> Iterator[PrefectServer]:
+    """This module's own Prefect server, on PostgreSQL: four workers' runs reporting at once
+    made the SQLite-backed one answer 'database is locked' and 503."""
+    postgres_server.create_database("prefect_cluster")
+    root = tmp_path_factory.mktemp("cluster-prefect")
+    server = PrefectServer(root, postgres_server.sqlalchemy_url("prefect_cluster")).start()
+    saved = os.environ.get("PREFECT_API_URL")
+    os.environ["PREFECT_API_URL"] = server.api_url
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+            yield server
+    finally:
+        from flows.prefect_reports import flush_run_reports
+
+        flush_run_reports(timeout_s=60)
+        server.stop()
+        if saved is None:
+            os.environ.pop("PREFECT_API_URL", None)
+        else:
+            os.environ["PREFECT_API_URL"] = saved
+
+
+@pytest.fixture(scope="module")
+def cluster(cluster_server, tmp_path_factory) -> Iterator[Cluster]:
+    cluster = Cluster(cluster_server, tmp_path_factory.mktemp("cluster"))
     cluster.deploy()
     cluster.start_workers(WORKERS)
     try:
@@ -103,7 +162,7 @@ def stored_rows(lake: str) -> dict[str, int]:
     try:
         with store.read() as con:
             rows = con.execute(
-                "SELECT 'documents', count(*) FROM documents WHERE origin = 'feed' "
+                "SELECT 'documents', count(*) FROM documents WHERE origin <> 'seed' "
                 "UNION ALL SELECT relation, count(*) FROM document_urls GROUP BY ALL "
                 "UNION ALL SELECT reason, count(*) FROM skipped GROUP BY ALL"
             ).fetchall()
@@ -121,17 +180,18 @@ def test_four_workers_store_exactly_what_one_worker_alone_stores(
     run = cluster.wait(run_id, RUN_TIMEOUT_S)
     assert run.state == "Completed", cluster.logs()
 
-    partitions = flow_runs_of(run_id)
+    partitions = partition_runs(run_id)
     assert sorted(p.parameters["partition"] for p in partitions) == ["1/4", "2/4", "3/4", "4/4"]
     assert {p.state.name for p in partitions} == {"Completed"}
     assert stored_rows(one_worker) == expected_rows(site.corpus)
     reference, four = snapshot(one_worker), snapshot(lake)
     assert four == reference, differences(reference, four)
     assert half_written(lake) == {}
-    # Every host's pages were fetched under its Prefect concurrency limit, all slots given back.
+    # The pages on another partition's host were fetched under that host's Prefect concurrency
+    # limit, and its slots given back; hosts a partition owns need none.
     limits = {limit.name: limit for limit in host_limits()}
-    for host in site.corpus.hosts:
-        assert limits[f"sahelwatch-host-{host}"].active_slots == 0
+    assert set(limits) == {f"sahelwatch-host-{site.hidden_host}"}
+    assert [limit.active_slots for limit in limits.values()] == [0]
 
 
 @pytest.mark.slow
@@ -144,7 +204,7 @@ def test_a_worker_killed_mid_run_has_its_partition_run_again_nothing_lost_or_dou
     run = cluster.wait(run_id, RUN_TIMEOUT_S)
     assert run.state == "Completed", cluster.logs()
 
-    attempts = flow_runs_of(run_id)
+    attempts = partition_runs(run_id)
     by_partition = Counter(p.parameters["partition"] for p in attempts)
     assert by_partition[victim.parameters["partition"]] == 2  # run again, once
     assert sum(by_partition.values()) == WORKERS + 1
@@ -156,6 +216,39 @@ def test_a_worker_killed_mid_run_has_its_partition_run_again_nothing_lost_or_dou
     cluster.start_workers(1, sharing=WORKERS)  # back to four for whatever runs next
 
 
+@pytest.mark.slow
+def test_a_backfill_split_over_four_workers_stores_every_page_once(cluster, site, postgres_server):
+    urls = site.root / "urls.txt"
+    urls.write_text("".join(f"{p.url}\n" for p in site.corpus.pages), encoding="utf-8")
+    lake = new_lake_locator(postgres_server, site.root / "backfill")
+    run_id = cluster.start_cluster_backfill(urls, site.feeds, lake, WORKERS)
+    run = cluster.wait(run_id, RUN_TIMEOUT_S)
+    assert run.state == "Completed", cluster.logs()
+
+    discovery = [r for r in flow_runs_of(run_id) if r.parameters.get("stage") == "discover"]
+    assert [r.state.name for r in discovery] == ["Completed"]  # the source was read once
+    parts = partition_runs(run_id)
+    assert sorted(p.parameters["partition"] for p in parts) == ["1/4", "2/4", "3/4", "4/4"]
+    assert stored_rows(lake) == expected_rows(site.corpus)
+    assert half_written(lake) == {}
+    store = LakeStore.from_locator(lake)
+    try:
+        with store.read() as con:
+            progress = con.execute(
+                "SELECT b.status, count(*), count(i.done_at) FROM backfills b "
+                "JOIN backfill_items i USING (backfill_id) GROUP BY ALL"
+            ).fetchall()
+    finally:
+        store.close()
+    pages = len(site.corpus.pages)
+    assert progress == [("completed", pages, pages)]  # every page found, every page done
+
+
+def partition_runs(run_id: UUID) -> list:
+    """The runs a cluster run started for its partitions (not its discovery subflow)."""
+    return [r for r in flow_runs_of(run_id) if r.parameters.get("partition")]
+
+
 def _kill_a_worker_that_has_stored_part_of_its_partition(cluster: Cluster, run_id: UUID, lake):
     """SIGKILL the worker (and its flow-run process) of a partition run that has begun storing."""
     store = LakeStore.from_locator(lake)
@@ -163,7 +256,7 @@ def _kill_a_worker_that_has_stored_part_of_its_partition(cluster: Cluster, run_i
     try:
         while time.monotonic() < deadline:
             stored = _stored_by_run(store)
-            for part in flow_runs_of(run_id):
+            for part in partition_runs(run_id):
                 if part.state.is_running() and stored.get(str(part.id), 0) > 0:
                     worker = cluster.worker_running(part.id)
                     if worker is not None and cluster.worker_running(run_id) is not worker:

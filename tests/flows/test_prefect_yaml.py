@@ -14,7 +14,7 @@ DEPLOYMENTS = {d["name"]: d for d in PREFECT_YAML["deployments"]}
 # Every deployment writes the store: one run at a time, the next one waits its turn, except the
 # partitions of a cluster ingest, which run side by side on a lake (flows/cluster.py).
 ONE_AT_A_TIME = {"limit": 1, "collision_strategy": "ENQUEUE"}
-SIDE_BY_SIDE = {"sahel-ingest-partition"}
+SIDE_BY_SIDE = {"sahel-ingest-partition", "sahel-backfill-partition"}
 # The lake deployments need a lake's locator for `db`: their schedules ship switched off.
 LAKE_SCHEDULED = {"sahel-ingest-cluster", "sahel-lake-compact"}
 
@@ -27,6 +27,8 @@ def test_the_deployments_and_their_flows():
         "sahel-dedup-rebuild": "flows/dedup_flow.py:dedup_flow",
         "sahel-ingest-partition": "flows/ingest.py:ingest_feeds",
         "sahel-ingest-cluster": "flows/cluster.py:ingest_cluster",
+        "sahel-backfill-partition": "flows/backfill.py:backfill",
+        "sahel-backfill-cluster": "flows/cluster.py:backfill_cluster",
         "sahel-lake-compact": "flows/compaction.py:compact_lake",
     }
 

@@ -67,6 +67,10 @@ class PostgresServer:
     def conninfo(self, database: str) -> str:
         return f"dbname={database} host=127.0.0.1 port={self.port} user={self.user}"
 
+    def sqlalchemy_url(self, database: str) -> str:
+        """The URL a Prefect server takes for its own database (asyncpg, Prefect's driver)."""
+        return f"postgresql+asyncpg://{self.user}@127.0.0.1:{self.port}/{database}"
+
     def create_database(self, name: str) -> str:
         """A new, empty database; returns its libpq connection string."""
         self._run(["createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", SUPERUSER, name])

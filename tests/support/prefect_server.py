@@ -107,8 +107,11 @@ class Background:
 class PrefectServer:
     """`prefect server start` on 127.0.0.1 with a temporary PREFECT_HOME (its own database)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, database_url: str | None = None) -> None:
+        """`database_url`: the server's own database (e.g. PostgreSQL, as a server that many
+        workers talk to should have); SQLite in PREFECT_HOME by default."""
         self.root = root
+        self.database_url = database_url
         self.home = root / "home"
         self.home.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -126,6 +129,8 @@ class PrefectServer:
                 CONCURRENCY_SLOT_WAIT_SECONDS
             ),
         )
+        if self.database_url:
+            env["PREFECT_API_DATABASE_CONNECTION_URL"] = self.database_url
         argv = [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(self.port)]
         began = time.monotonic()
         self.process = Background(
