@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test faults lint bench clean
+.PHONY: install demo test faults lint bench scale clean
 
 install: $(STAMP)
 
@@ -39,6 +39,12 @@ lint: install
 
 bench: install
 	$(BIN)/python -m bench.run
+
+# Several workers writing one DuckLake, on this machine: a temporary PostgreSQL (Debian's
+# `postgresql` package) and Prefect server, 200 local feeds, 1 worker then 4 (README, "Past one
+# machine"). `make scale SCALE_ARGS="--kill"` also kills a worker mid-run.
+scale: install
+	$(BIN)/python -m bench.scale $(SCALE_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .demo

@@ -9,6 +9,7 @@ deployments from it, `prefect worker start` processes, and cluster ingests start
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -136,9 +137,14 @@ class Cluster:
         return None
 
     def kill(self, worker: Background) -> None:
-        """SIGKILL to the worker's whole process group: the worker and the runs it started."""
-        worker._signal(9)
+        """SIGKILL the worker and every process it started, as if its machine had died (the
+        flow-run processes of a process worker live in sessions of their own)."""
+        tree = psutil.Process(worker.process.pid).children(recursive=True)
+        for process in [*tree, psutil.Process(worker.process.pid)]:
+            with contextlib.suppress(psutil.Error):
+                process.kill()
         worker.process.wait()
+        psutil.wait_procs(tree, timeout=10)
         self.workers.remove(worker)
 
     def prefect(self, *args: str) -> str:

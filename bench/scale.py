@@ -48,7 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=WORKERS, help="workers of the cluster run")
     parser.add_argument("--kill", action="store_true", help="also kill a worker mid-run")
     args = parser.parse_args(argv)
-    results = run(args.feeds, args.items, args.workers, kill=args.kill)
+    try:
+        results = run(args.feeds, args.items, args.workers, kill=args.kill)
+    except (RuntimeError, TimeoutError) as exc:  # no PostgreSQL, a server that did not start
+        print(f"scale: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2), encoding="utf-8")
     print(render(results))

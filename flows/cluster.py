@@ -17,9 +17,9 @@ stores it, and an attempt run again after a worker died resumes at its first pag
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -56,7 +56,6 @@ class Attempt:
     partition: Partition
     number: int
     flow_run_id: UUID
-    started: float = field(default_factory=time.monotonic)
     outcome: str | None = None  # completed, or why it was given up
 
 
@@ -201,9 +200,12 @@ def _verdict(store: AnyStore, attempt: Attempt, state) -> str | None:
         )
     if status in ("interrupted", "failed"):
         return f"its run was {status} in the store"
-    silent = time.monotonic() - attempt.started
-    if state is not None and state.is_running() and status is None and silent > LEASE_LOST_AFTER_S:
-        return f"running for {silent:.0f} s without taking the store's lease"
+    # Claimed by a worker (pending) or started, yet never booked in the store: its process died
+    # before taking its lease. (A scheduled run is waiting for a free worker: left alone.)
+    if state is not None and (state.is_pending() or state.is_running()) and status is None:
+        silent = (datetime.now(UTC) - state.timestamp).total_seconds()
+        if silent > LEASE_LOST_AFTER_S:
+            return f"{state.name.lower()} for {silent:.0f} s without taking the store's lease"
     return None
 
 

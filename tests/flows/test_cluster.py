@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -200,16 +201,19 @@ def test_a_worker_killed_mid_run_has_its_partition_run_again_nothing_lost_or_dou
 ):
     lake = new_lake_locator(postgres_server, site.root / "killed-worker")
     run_id = cluster.start_cluster_ingest(site.feeds, lake, WORKERS)
-    victim = _kill_a_worker_that_has_stored_part_of_its_partition(cluster, run_id, lake)
+    storing, killed = _kill_a_worker_that_has_stored_part_of_its_partition(cluster, run_id, lake)
     run = cluster.wait(run_id, RUN_TIMEOUT_S)
     assert run.state == "Completed", cluster.logs()
 
+    # A worker may run several partitions: each one it was running is run again, once.
     attempts = partition_runs(run_id)
-    by_partition = Counter(p.parameters["partition"] for p in attempts)
-    assert by_partition[victim.parameters["partition"]] == 2  # run again, once
-    assert sum(by_partition.values()) == WORKERS + 1
+    lost = {p.parameters["partition"] for p in attempts if p.id in killed}
+    again = Counter(p.parameters["partition"] for p in attempts)
+    assert again == Counter({f"{n}/{WORKERS}": 2 if f"{n}/{WORKERS}" in lost else 1
+                             for n in range(1, WORKERS + 1)})  # fmt: skip
+    assert {p.state.name for p in attempts if p.id in killed} == {"Crashed"}
     statuses = {run: status for run, _, status in run_statuses(lake)}
-    assert statuses[str(victim.id)] == "interrupted"  # found dead and ended, not left running
+    assert statuses[str(storing.id)] == "interrupted"  # found dead and ended, not left running
     reference, after_kill = snapshot(one_worker), snapshot(lake)
     assert after_kill == reference, differences(reference, after_kill)
     assert half_written(lake) == {}
@@ -249,8 +253,11 @@ def partition_runs(run_id: UUID) -> list:
     return [r for r in flow_runs_of(run_id) if r.parameters.get("partition")]
 
 
-def _kill_a_worker_that_has_stored_part_of_its_partition(cluster: Cluster, run_id: UUID, lake):
-    """SIGKILL the worker (and its flow-run process) of a partition run that has begun storing."""
+def _kill_a_worker_that_has_stored_part_of_its_partition(
+    cluster: Cluster, run_id: UUID, lake: str
+) -> tuple[Any, set[UUID]]:
+    """SIGKILL the worker (and its flow-run processes) of a partition run that has begun storing;
+    returns that run and every partition run the worker was running."""
     store = LakeStore.from_locator(lake)
     deadline = time.monotonic() + KILL_WINDOW_S
     try:
@@ -260,8 +267,10 @@ def _kill_a_worker_that_has_stored_part_of_its_partition(cluster: Cluster, run_i
                 if part.state.is_running() and stored.get(str(part.id), 0) > 0:
                     worker = cluster.worker_running(part.id)
                     if worker is not None and cluster.worker_running(run_id) is not worker:
+                        on_it = {p.id for p in partition_runs(run_id)
+                                 if cluster.worker_running(p.id) is worker}  # fmt: skip
                         cluster.kill(worker)
-                        return part
+                        return part, on_it
             time.sleep(0.2)
     finally:
         store.close()
