@@ -28,7 +28,7 @@ import duckdb
 
 from extractors.errors import StoreError, UsageError
 from storage import extensions, migrations
-from storage.store import SANDBOX_CONFIG, check_schema_current, first_line
+from storage.store import SANDBOX_CONFIG, check_schema_current, commit, first_line
 
 LAKE_PREFIX = "ducklake:postgres:"
 # The name the lake is attached under in each connection; SQL never names it (it is the default).
@@ -115,7 +115,7 @@ class LakeStore:
                 con.execute(f"USE {CATALOG}")
                 con.begin()
                 yield con
-                _commit(con, self.locator)
+                commit(con, self.locator)
             except BaseException:
                 with suppress(duckdb.Error):
                     con.rollback()
@@ -256,13 +256,6 @@ def _with_timeout(catalog: str) -> str:
         if "connect_timeout" in catalog
         else f"{catalog} connect_timeout={CONNECT_TIMEOUT_S}"
     )
-
-
-def _commit(con: duckdb.DuckDBPyConnection, where: str) -> None:
-    try:
-        con.commit()
-    except duckdb.Error as exc:
-        raise StoreError(f"cannot write the lake {where}: {first_line(exc)}") from exc
 
 
 def _quote(value: str) -> str:

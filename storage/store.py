@@ -106,7 +106,7 @@ class Store:
         try:
             con.begin()
             yield con
-            _commit(con, self.path)
+            commit(con, self.path)
         except _DISK_ERRORS as exc:  # disk full, I/O error: the transaction left nothing behind
             _rollback_quietly(con)
             raise StoreError(f"cannot write the store {self.path}: {first_line(exc)}") from exc
@@ -219,12 +219,13 @@ def _command_line(pid: str) -> str | None:
     return raw.replace(b"\0", b" ").decode("utf-8", "replace").strip() or None
 
 
-def _commit(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Commit; a commit that fails is where the data met the disk (full, unwritable)."""
+def commit(con: duckdb.DuckDBPyConnection, where: str | Path) -> None:
+    """Commit; a commit that fails is where the data met the disk (full, unwritable) or, on a
+    lake, the catalog (unreachable): one line naming the store."""
     try:
         con.commit()
-    except duckdb.TransactionException as exc:
-        raise StoreError(f"cannot write the store {path}: {first_line(exc)}") from exc
+    except (duckdb.TransactionException, duckdb.IOException) as exc:
+        raise StoreError(f"cannot write the store {where}: {first_line(exc)}") from exc
 
 
 def first_line(exc: BaseException) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import shutil
 import subprocess
 import time
 from collections import Counter
@@ -24,6 +23,7 @@ from uuid import UUID
 import duckdb
 import pytest
 
+from bench.cluster import copy_tracked_files
 from demo.site_server import DemoSite
 from tests.support.prefect_server import PREFECT, Background, PrefectServer
 from tests.support.sample_site import manifest_stored_documents, write_feeds
@@ -46,19 +46,6 @@ SCHEDULED_RUNS_TIMEOUT_S = 90
 FLOW_RUN_TIMEOUT_S = 300
 # The worker asks for work this often (Prefect's default, 10 s, would add waiting to every run).
 WORKER_QUERY_SECONDS = 1
-
-
-def copy_tracked_files(destination: Path) -> Path:
-    """The files git tracks, as they are in the working tree: what a fresh clone would hold."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True, timeout=60
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source = REPO / name
-        if source.is_file():  # tracked but deleted in the working tree: not part of the test
-            (destination / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, destination / name)
-    return destination
 
 
 def prefect_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
