@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
@@ -178,6 +179,24 @@ def host_limits() -> list:
         return found
 
     return [limit for limit in api(read_all) if limit.name.startswith(LIMIT_PREFIX)]
+
+
+@contextlib.contextmanager
+def talking_to(server: PrefectServer) -> Iterator[None]:
+    """This process's Prefect client (`api`) on the server: Prefect reads its settings once, at
+    import, so the environment variable alone comes too late."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    saved = os.environ.get("PREFECT_API_URL")
+    os.environ["PREFECT_API_URL"] = server.api_url
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+            yield
+    finally:
+        if saved is None:
+            os.environ.pop("PREFECT_API_URL", None)
+        else:
+            os.environ["PREFECT_API_URL"] = saved
 
 
 def api(call):

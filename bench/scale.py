@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from bench.cluster import Cluster, flow_runs_of, pages_per_second
+from bench.cluster import Cluster, flow_runs_of, pages_per_second, talking_to
 from bench.e2e_corpus import generate
 from bench.e2e_server import CorpusServer, free_port
 from storage.lake import LAKE_PREFIX
@@ -48,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=WORKERS, help="workers of the cluster run")
     parser.add_argument("--kill", action="store_true", help="also kill a worker mid-run")
     args = parser.parse_args(argv)
+    # Stopped from outside (timeout, Ctrl-C): the servers it started are stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         results = run(args.feeds, args.items, args.workers, kill=args.kill)
     except (RuntimeError, TimeoutError) as exc:  # no PostgreSQL, a server that did not start
@@ -75,11 +78,10 @@ def run(feeds: int, items: int, workers: int, *, kill: bool = False) -> dict:
     postgres = PostgresServer().start()
     postgres.create_database("prefect")  # the Prefect server's own database, as in production
     prefect = PrefectServer(root / "prefect", postgres.sqlalchemy_url("prefect")).start()
-    os.environ["PREFECT_API_URL"] = prefect.api_url
     cluster = Cluster(prefect, root / "cluster")
     runs: list[dict] = []
     try:
-        with CorpusServer(corpus, LATENCY_S):
+        with CorpusServer(corpus, LATENCY_S), talking_to(prefect):
             cluster.deploy()
             plan = [("1 worker", 1, False), (f"{workers} workers", workers, False)]
             plan += [(f"{workers} workers, one killed", workers, True)] if kill else []

@@ -13,7 +13,6 @@ compared row by row on content keys (tests/support/store_snapshot.py).
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -25,11 +24,12 @@ from uuid import UUID
 import pytest
 import yaml
 
-from bench.cluster import Cluster, flow_runs_of, host_limits
+from bench.cluster import Cluster, flow_runs_of, host_limits, talking_to
 from bench.e2e_corpus import Corpus, generate, load
 from bench.e2e_server import CorpusServer, free_port
 from extractors.errors import StoreError
 from extractors.partitions import partition_of_host
+from flows.prefect_reports import flush_run_reports
 from storage.lake import LakeStore
 from tests.support.postgres_fixtures import new_lake_locator
 from tests.support.prefect_server import PrefectServer
@@ -101,22 +101,12 @@ def cluster_server(postgres_server, tmp_path_factory) -> Iterator[PrefectServer]
     postgres_server.create_database("prefect_cluster")
     root = tmp_path_factory.mktemp("cluster-prefect")
     server = PrefectServer(root, postgres_server.sqlalchemy_url("prefect_cluster")).start()
-    saved = os.environ.get("PREFECT_API_URL")
-    os.environ["PREFECT_API_URL"] = server.api_url
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
     try:
-        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+        with talking_to(server):
             yield server
+            flush_run_reports(timeout_s=60)
     finally:
-        from flows.prefect_reports import flush_run_reports
-
-        flush_run_reports(timeout_s=60)
         server.stop()
-        if saved is None:
-            os.environ.pop("PREFECT_API_URL", None)
-        else:
-            os.environ["PREFECT_API_URL"] = saved
 
 
 @pytest.fixture(scope="module")
