@@ -132,7 +132,9 @@ class LakeStore:
         """
         if sandboxed:
             con = _connect(self.location, read_only=True)
-            # Set after ATTACH (which needs the extensions and the network); the lock last.
+            # Set after ATTACH (which needs the extensions and the network); the lock last. The
+            # lake's own Parquet files stay readable: the data path is the one place allowed.
+            con.execute("SET allowed_directories = ?", [[self.location.data_path]])
             for key, value in SANDBOX_CONFIG.items():
                 con.execute(f"SET {key} = {str(value).lower()}")
         else:

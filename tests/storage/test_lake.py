@@ -12,12 +12,15 @@ import time
 
 import pytest
 
+from extractors import neardup
 from extractors.errors import StoreError, UsageError
 from extractors.models import Skip, SkipReason
+from flows import dedup
 from storage import documents
 from storage.lake import LakeStore, parse_locator
 from storage.stores import store_at
 from tests.storage.test_documents import make_doc
+from tests.storage.test_neardup_store import ANSONGO as STORY
 
 WRITERS = 4
 ROUNDS = 12
@@ -142,3 +145,41 @@ def test_an_unreachable_catalog_is_one_line_naming_the_lake(tmp_path, postgres_s
         pass
     assert "cannot open the lake" in str(refused.value) and "\n" not in str(refused.value)
     assert not store_at(locator).exists()
+
+
+def _store_and_group(locator: str, copy: int, start: float) -> None:
+    """One worker: stores its copy of the story, then groups, at the same moment as the other."""
+    store = LakeStore.from_locator(locator)
+    text = STORY[copy]["text"]
+    doc = make_doc(f"http://outlet{copy}.example/depeche", text)
+    time.sleep(max(0.0, start - time.time()))
+    with store.write() as con:
+        documents.append(con, [doc], [], run_id=f"worker-{copy}")
+    time.sleep(max(0.0, start + 1.0 - time.time()))  # both stored before either groups
+    dedup.index_new_documents(store)
+    store.close()
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_workers_grouping_copies_of_one_story_at_once_make_one_root(lake_store, attempt):
+    context = multiprocessing.get_context("spawn")
+    start = time.time() + 3.0
+    workers = [
+        context.Process(target=_store_and_group, args=(lake_store.locator, n, start))
+        for n in (0, 1)
+    ]
+    for process in workers:
+        process.start()
+    for process in workers:
+        process.join(timeout=120)
+    assert [p.exitcode for p in workers] == [0, 0]
+    with lake_store.read() as con:
+        rows = con.execute("SELECT id, duplicate_of FROM documents ORDER BY id").fetchall()
+        (bands,) = con.execute("SELECT count(*) FROM lsh_bands").fetchone()
+        (signatures,) = con.execute("SELECT count(*) FROM document_signatures").fetchone()
+    roots = [doc_id for doc_id, parent in rows if parent is None]
+    assert len(roots) == 1  # one is the first...
+    assert [
+        parent for _, parent in rows if parent is not None
+    ] == roots  # ...the other points to it
+    assert (signatures, bands) == (2, 2 * neardup.BANDS)  # each indexed once, whoever did it

@@ -20,7 +20,7 @@ from extractors.text import content_hash, document_id
 from flows.config_files import load_watchlist
 from flows.dedup import index_new_documents
 from storage import documents, fulltext, mentions
-from storage.store import Store
+from storage.stores import AnyStore, store_at
 
 MANIFEST = Path(__file__).resolve().parent.parent / "fixtures" / "analyst" / "manifest.yaml"
 # Documents are stored this long after they ran, as if fetched soon after publication.
@@ -49,12 +49,13 @@ def id_of(article: dict[str, Any]) -> str:
     return document_id(url_of(article))
 
 
-def build_store(path: Path) -> Store:
-    """A fresh store holding the manifest's articles, runs and skips, indexed for search."""
+def build_store(path: Path | str) -> AnyStore:
+    """A fresh store (a DuckDB file, or a lake's locator) holding the manifest's articles, runs
+    and skips, indexed for search."""
     manifest = load_manifest()
     texts = article_texts(manifest)
     tagger = Tagger(load_watchlist(None))
-    store = Store(path)
+    store = store_at(path)
     store.migrate()
     docs = [_document(a, texts[a["key"]]) for a in manifest["articles"]]
     with store.write() as con:
