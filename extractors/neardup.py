@@ -181,6 +181,7 @@ def assign(
     """
     signatures: dict[str, np.ndarray] = {}
     story_of: dict[str, str] = {}
+    position: dict[str, int] = {}  # of the batch's documents in `new`
     batch_index = _BatchIndex()
     result = []
     for doc_id, sig in new:
@@ -188,7 +189,8 @@ def assign(
         for cand_id, cand_dup, cand_sig in pool:
             signatures.setdefault(cand_id, cand_sig)
             story_of.setdefault(cand_id, cand_dup or cand_id)
-        pool.extend((other, None, signatures[other]) for other in batch_index.matches(sig))
+        earlier = batch_index.matches(sig)
+        pool.extend(_batch_candidates(earlier, pool, story_of, signatures, position))
         best_id, best_sim = _most_similar(sig, [c for c in pool if c[0] != doc_id])
         if best_id is None:
             assignment = Assignment(doc_id, None, None)
@@ -199,9 +201,32 @@ def assign(
             assignment = Assignment(doc_id, root, root_sim)
             story_of[doc_id] = root
         signatures[doc_id] = sig
+        position[doc_id] = len(position)
         batch_index.add(doc_id, sig)
         result.append(assignment)
     return result
+
+
+def _batch_candidates(
+    matches: Sequence[str],
+    pool: Sequence[Candidate],
+    story_of: Mapping[str, str],
+    signatures: Mapping[str, np.ndarray],
+    position: Mapping[str, int],
+) -> list[Candidate]:
+    """Earlier documents of the batch sharing a band, listed as the store would list them had
+    they been indexed in an earlier pass: with their stories' roots, earliest first.
+
+    So a batch cut in two gives the groups of one pass (flows/dedup.py cuts long runs in
+    passes). Roots outside the batch (archive documents) come first, by id; a root whose
+    signature never came with the candidates is left out, as the store leaves it out.
+    """
+    listed = {cand_id for cand_id, _, _ in pool}
+    wanted = {*matches, *(story_of[m] for m in matches)} - listed
+    wanted = {w for w in wanted if w in signatures}
+    archive_roots = sorted(w for w in wanted if w not in position)
+    batch = sorted((w for w in wanted if w in position), key=position.__getitem__)
+    return [(w, None, signatures[w]) for w in (*archive_roots, *batch)]
 
 
 def _most_similar(sig: np.ndarray, pool: Sequence[Candidate]) -> tuple[str | None, float]:

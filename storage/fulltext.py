@@ -49,6 +49,14 @@ BM25_B = 0.75
 # a minute at 100k documents on a loaded 2-core machine, once every ~25k new documents).
 RESORT_SHARE = 0.25
 RESORT_MIN_ROWS = 1_000_000
+# DuckDB's memory while it sorts the postings again; past it the copy and the sort spill to the
+# store's temporary folder. Unbounded, the sort held the whole table, so its memory grew with
+# the store: about 200 MB for the 1.3M postings of 8,000 generated pages.
+RESORT_MEMORY_LIMIT = "128MB"
+# Documents tokenised per write: DuckDB holds a slice's words (a row per document, field and
+# word) while it stems and inserts them. The 7,953 pages of a 10,000-page WARC backfill at once
+# took 410 MB; 1,000 news pages of ~5 KB take about 50 MB.
+REFRESH_SLICE_DOCUMENTS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,23 +84,48 @@ def load(con: duckdb.DuckDBPyConnection) -> None:
     extensions.load(con, "fts")
 
 
-def refresh_index(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> RefreshResult:
-    """Index the documents not indexed yet (every document again if `force`)."""
+def refresh_index(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    force: bool = False,
+    slice_documents: int = REFRESH_SLICE_DOCUMENTS,
+) -> RefreshResult:
+    """Index the documents not indexed yet (every document again if `force`), within the
+    caller's transaction, `slice_documents` at a time."""
     load(con)
     documents, fingerprint = _documents_state(con)
     if not force and _is_current(con, documents, fingerprint):
         return RefreshResult(False, documents, 0.0)
     started = time.perf_counter()
     if force:
-        for table in ("search_postings", "search_fields", "search_words"):
-            con.execute(f"DELETE FROM {table}")
+        _clear(con)
+    slices = 1
+    while _index_slice(con, slice_documents) == slice_documents:
+        slices += 1
+    return _record_state(con, force and slices == 1, started)
+
+
+def _clear(con: duckdb.DuckDBPyConnection) -> None:
+    """Forget the whole index, so that every document is indexed again."""
+    for table in ("search_postings", "search_fields", "search_words", "search_index_state"):
+        con.execute(f"DELETE FROM {table}")
+
+
+def _index_slice(con: duckdb.DuckDBPyConnection, limit: int) -> int:
+    """Index up to `limit` documents not indexed yet (by id); returns how many it indexed.
+
+    DuckDB holds the slice's words (a row per document, field and word) while it stems and
+    inserts them: bounded by the slice, not by the documents waiting.
+    """
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE search_new_words AS
-        WITH fresh AS (
-            SELECT id, title, text FROM documents d
+        WITH fresh_ids AS (
+            SELECT id FROM documents d
             WHERE NOT EXISTS (SELECT 1 FROM search_fields f WHERE f.document_id = d.id)
+            ORDER BY id LIMIT $limit
         ),
+        fresh AS (SELECT id, title, text FROM documents d SEMI JOIN fresh_ids USING (id)),
         fields AS (
             SELECT id, 'title' AS field, coalesce(title, '') AS body FROM fresh
             UNION ALL SELECT id, 'text', text FROM fresh
@@ -104,7 +137,8 @@ def refresh_index(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> Ref
         )
         SELECT document_id, field, word, count(*) FILTER (WHERE word <> '') AS tf
         FROM tokens GROUP BY ALL
-        """
+        """,
+        {"limit": limit},
     )
     con.execute(
         f"""
@@ -135,8 +169,18 @@ def refresh_index(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> Ref
         GROUP BY ALL
         """
     )
+    (indexed,) = con.execute("SELECT count(DISTINCT document_id) FROM search_new_words").fetchone()
     con.execute("DROP TABLE search_new_words")
-    sorted_postings = _keep_postings_sorted(con, force)
+    return int(indexed)
+
+
+def _record_state(
+    con: duckdb.DuckDBPyConnection, sorted_in_one_statement: bool, started: float
+) -> RefreshResult:
+    """Once every document is indexed: keep the postings sorted, and record what the index
+    covers, which `is_current` compares with the documents."""
+    documents, fingerprint = _documents_state(con)
+    sorted_postings = _keep_postings_sorted(con, sorted_in_one_statement)
     seconds = time.perf_counter() - started
     con.execute("DELETE FROM search_index_state")
     con.execute(
@@ -147,10 +191,10 @@ def refresh_index(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> Ref
     return RefreshResult(True, documents, seconds)
 
 
-def _keep_postings_sorted(con: duckdb.DuckDBPyConnection, rebuilt: bool) -> int:
+def _keep_postings_sorted(con: duckdb.DuckDBPyConnection, sorted_in_one_statement: bool) -> int:
     """Sort the postings again when the unsorted tail grew too long; the rows now sorted."""
     (total,) = con.execute("SELECT count(*) FROM search_postings").fetchone()
-    if rebuilt:  # inserted in one sorted statement
+    if sorted_in_one_statement:  # a rebuild that took one slice
         return int(total)
     row = con.execute(
         "SELECT sorted_postings FROM search_index_state ORDER BY built_at DESC LIMIT 1"
@@ -158,11 +202,22 @@ def _keep_postings_sorted(con: duckdb.DuckDBPyConnection, rebuilt: bool) -> int:
     already = int(row[0] or 0) if row else 0
     if total - already <= max(RESORT_MIN_ROWS, RESORT_SHARE * already):
         return already
-    con.execute("CREATE OR REPLACE TEMP TABLE search_postings_all AS FROM search_postings")
-    con.execute("DELETE FROM search_postings")
-    con.execute("INSERT INTO search_postings FROM search_postings_all ORDER BY stem, document_id")
-    con.execute("DROP TABLE search_postings_all")
+    _sort_postings(con)
     return int(total)
+
+
+def _sort_postings(con: duckdb.DuckDBPyConnection) -> None:
+    """Rewrite the postings in stem order, within RESORT_MEMORY_LIMIT (the rest spills)."""
+    con.execute(f"SET memory_limit = '{RESORT_MEMORY_LIMIT}'")
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE search_postings_all AS FROM search_postings")
+        con.execute("DELETE FROM search_postings")
+        con.execute(
+            "INSERT INTO search_postings FROM search_postings_all ORDER BY stem, document_id"
+        )
+        con.execute("DROP TABLE search_postings_all")
+    finally:
+        con.execute("RESET memory_limit")
 
 
 def is_current(con: duckdb.DuckDBPyConnection) -> bool:
@@ -297,10 +352,21 @@ def word_stems(con: duckdb.DuckDBPyConnection, words: list[str]) -> dict[str, st
 
 
 def refresh(store: AnyStore, *, force: bool = False) -> RefreshResult:
-    """What the writers call after they stored documents: rebuild the index in its own write."""
+    """What the writers call after they stored documents: the documents not indexed yet, in
+    slices of REFRESH_SLICE_DOCUMENTS, each its own short write, so neither memory nor the write
+    lock grows with their number. A slice's documents are searchable once it commits; `force`
+    forgets the index first (in the first slice's write) and indexes every document again."""
     if not force:
         with store.read() as con:
             if is_current(con):
                 return RefreshResult(False, _documents_state(con)[0], 0.0)
-    with store.write() as con:
-        return refresh_index(con, force=force)
+    started = time.perf_counter()
+    slices = 0
+    while True:
+        with store.write() as con:
+            load(con)
+            if force and slices == 0:
+                _clear(con)
+            slices += 1
+            if _index_slice(con, REFRESH_SLICE_DOCUMENTS) < REFRESH_SLICE_DOCUMENTS:
+                return _record_state(con, force and slices == 1, started)

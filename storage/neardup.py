@@ -64,17 +64,43 @@ def unindexed(con: duckdb.DuckDBPyConnection, document_ids: Iterable[str]) -> se
     return {doc_id for (doc_id,) in rows}
 
 
+def band_matches(
+    con: duckdb.DuckDBPyConnection, keys_by_doc: Mapping[str, Sequence[int]]
+) -> dict[str, int]:
+    """Per new document, the band keys it shares with indexed documents (0 for none).
+
+    An upper bound on the candidates `candidates_for` would list for it (its story roots apart;
+    a candidate sharing three bands counts three times), counted without holding the pairs:
+    a caller sizes its passes by it, since those lists, not the documents, cost the memory.
+    """
+    counts = dict.fromkeys(keys_by_doc, 0)
+    pairs = _probe_rows(keys_by_doc)
+    if pairs:
+        rows = con.execute(
+            f"""
+            WITH probe AS (SELECT * FROM {bulk.records_source(_PROBE)})
+            SELECT probe.new_id, count(*)
+            FROM probe JOIN lsh_bands b ON b.key = probe.key
+            WHERE b.document_id <> probe.new_id
+            GROUP BY probe.new_id
+            """,
+            [bulk.records(list(_PROBE), pairs)],
+        ).fetchall()
+        counts.update(rows)
+    return counts
+
+
 def candidates_for(
     con: duckdb.DuckDBPyConnection, keys_by_doc: Mapping[str, Sequence[int]]
 ) -> dict[str, list[Candidate]]:
     """Indexed documents sharing a band key with each new document, plus their stories' roots.
 
-    Each list is in the order documents ran (see _RAN_AT), so ties in similarity go to the earliest.
-    A root is added even when it shares no band with the new document: the assignment records the
-    similarity with the root a copy points to.
+    Each list is in the order documents are indexed (see _RAN_AT and `documents_to_index`), so
+    ties in similarity go to the earliest. A root is added even when it shares no band with the
+    new document: the assignment records the similarity with the root a copy points to.
     """
-    pairs = [(int(key), doc_id) for doc_id, keys in keys_by_doc.items() for key in keys]
     hits: dict[str, set[str]] = {doc_id: set() for doc_id in keys_by_doc}
+    pairs = _probe_rows(keys_by_doc)
     if pairs:
         rows = con.execute(
             f"""
@@ -88,7 +114,7 @@ def candidates_for(
         for new_id, cand_id in rows:
             hits[new_id].add(cand_id)
     found = _with_roots(con, set().union(*hits.values()))
-    first_seen = {doc_id: (row[2], doc_id) for doc_id, row in found.items()}
+    first_seen = {doc_id: (*row[2], doc_id) for doc_id, row in found.items()}
     # One decoded signature per candidate, shared by every list it is in: decoded per list, a
     # batch whose documents all share bands (a template's boilerplate) took gigabytes.
     decoded = {c: _candidate(c, row) for c, row in found.items()}
@@ -98,6 +124,11 @@ def candidates_for(
         present |= {found[c][0] for c in present if found[c][0] in found}
         result[doc_id] = [decoded[c] for c in sorted(present, key=first_seen.get)]
     return result
+
+
+def _probe_rows(keys_by_doc: Mapping[str, Sequence[int]]) -> list[tuple[int, str]]:
+    """(band key, new document id): the rows of the probe relation joined with `lsh_bands`."""
+    return [(int(key), doc_id) for doc_id, keys in keys_by_doc.items() for key in keys]
 
 
 def record(
@@ -164,8 +195,9 @@ def _link(con: duckdb.DuckDBPyConnection, assignments: Sequence[Assignment]) -> 
 
 def _with_roots(
     con: duckdb.DuckDBPyConnection, document_ids: set[str]
-) -> dict[str, tuple[str | None, bytes, int]]:
-    """id -> (duplicate_of, signature, time it ran in µs) of these documents and their roots.
+) -> dict[str, tuple[str | None, bytes, tuple[int, int]]]:
+    """id -> (duplicate_of, signature, (time it ran, time stored) in µs) of these documents and
+    their roots: with the id, the order `documents_to_index` indexes documents in.
 
     Only documents still in `documents` and indexed are returned.
     """
@@ -180,15 +212,16 @@ def _with_roots(
             SELECT id FROM found
             UNION SELECT duplicate_of FROM found WHERE duplicate_of IS NOT NULL
         )
-        SELECT s.document_id, d.duplicate_of, s.signature, epoch_us({_RAN_AT})
+        SELECT s.document_id, d.duplicate_of, s.signature,
+               epoch_us({_RAN_AT}), epoch_us(d.stored_at)
         FROM document_signatures s
         SEMI JOIN everyone ON s.document_id = everyone.id
         JOIN documents d ON d.id = s.document_id
         """,
         [bulk.strings(sorted(document_ids))],
     ).fetchall()
-    return {doc_id: (dup, sig, seen) for doc_id, dup, sig, seen in rows}
+    return {doc_id: (dup, sig, (ran, stored)) for doc_id, dup, sig, ran, stored in rows}
 
 
-def _candidate(doc_id: str, row: tuple[str | None, bytes, int]) -> Candidate:
+def _candidate(doc_id: str, row: tuple[str | None, bytes, tuple[int, int]]) -> Candidate:
     return doc_id, row[0], np.frombuffer(row[1], dtype=_SIGNATURE_DTYPE).astype(np.uint32)

@@ -107,3 +107,22 @@ def test_a_refresh_sorts_the_postings_again_once_the_unsorted_tail_is_long(
         ).fetchone()
     assert sorted_rows == total
     assert search(analyst_store, "attaque drone") == MANIFEST["expected"]["search_attaque_drone"]
+
+
+def _index_rows(store) -> dict[str, list[tuple]]:
+    with store.read() as con:
+        return {
+            table: sorted(con.execute(f"FROM {table}").fetchall())
+            for table in ("search_words", "search_postings", "search_fields")
+        }
+
+
+def test_a_refresh_in_slices_indexes_what_one_slice_does(analyst_store, monkeypatch):
+    assert fulltext.refresh(analyst_store, force=True).rebuilt
+    whole = _index_rows(analyst_store)
+    monkeypatch.setattr(fulltext, "REFRESH_SLICE_DOCUMENTS", 3)
+    assert fulltext.refresh(analyst_store, force=True).rebuilt
+    assert _index_rows(analyst_store) == whole
+    with analyst_store.read() as con:
+        assert fulltext.is_current(con)
+    assert search(analyst_store, "attaque drone") == MANIFEST["expected"]["search_attaque_drone"]

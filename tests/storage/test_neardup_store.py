@@ -246,3 +246,27 @@ def test_a_store_indexed_with_other_parameters_asks_for_a_rebuild(store):
     with pytest.raises(StoreError, match="dedup --rebuild"):
         dedup.index_new_documents(store)
     assert dedup.rebuild(store)["grouped"] == 1
+
+
+def _every_labelled_copy() -> list[dict]:
+    return [copy for path in sorted(STORIES.glob("*.yaml")) for copy in _story(path.name)]
+
+
+@pytest.mark.parametrize(
+    ("batch_size", "max_pairs"),
+    [(3, 10**9), (10_000, 1), (4, 100)],
+    ids=["3-documents-per-read", "one-document-per-pass", "both-cut"],
+)
+def test_indexing_in_passes_gives_the_groups_of_one_pass(store, batch_size, max_pairs):
+    # Stored out of first-seen order, so that passes are cut in the middle of stories.
+    copies = _every_labelled_copy()
+    for minutes, copy in enumerate(reversed(copies)):
+        _add_copy(store, copy, minutes)
+    one_pass = dedup.index_new_documents(store, batch_size=10_000, max_pairs=10**9)
+    grouped = _links(store)
+    with store.write() as con:
+        index.clear(con)
+
+    assert dedup.index_new_documents(store, batch_size=batch_size, max_pairs=max_pairs) == one_pass
+    assert _links(store) == grouped
+    assert one_pass["stories"] == len(list(STORIES.glob("*.yaml")))
