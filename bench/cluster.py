@@ -40,6 +40,11 @@ DEPLOYMENTS = (
 CLI_TIMEOUT_S = 180
 # Workers ask for work every second (Prefect's default, 10 s, would add waiting to every run).
 WORKER_QUERY_SECONDS = "1"
+# Flow runs a worker runs at once: a cluster run and one partition. Without a limit a worker
+# submits every scheduled run it finds when it polls, so the first to poll may take the cluster
+# run and all its partitions while the others idle; the cores a worker's extraction pool is
+# given (start_workers) assume one partition per worker.
+RUNS_PER_WORKER = 2
 
 
 def copy_tracked_files(destination: Path) -> Path:
@@ -84,10 +89,11 @@ class Cluster:
         cores = max(1, (os.cpu_count() or 1) // (sharing or count))
         env = {**self.env, WORKERS_ENV_VAR: str(cores)}
         for n in range(len(self.workers), len(self.workers) + count):
+            name, limit = f"scale-worker-{n}", str(RUNS_PER_WORKER)
             self.workers.append(
                 Background(
                     f"worker-{n}",
-                    [PREFECT, "worker", "start", "--pool", POOL, "--name", f"scale-worker-{n}"],
+                    [PREFECT, "worker", "start", "--pool", POOL, "--name", name, "--limit", limit],
                     self.root / f"worker-{n}.log",
                     env=env,
                     cwd=self.root,

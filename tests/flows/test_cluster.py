@@ -27,7 +27,6 @@ import yaml
 from bench.cluster import Cluster, flow_runs_of, host_limits, talking_to
 from bench.e2e_corpus import Corpus, generate, load
 from bench.e2e_server import CorpusServer, free_port
-from extractors.errors import StoreError
 from extractors.partitions import partition_of_host
 from flows.prefect_reports import flush_run_reports
 from storage.lake import LakeStore
@@ -264,12 +263,17 @@ def _kill_a_worker_that_has_stored_part_of_its_partition(
             time.sleep(0.2)
     finally:
         store.close()
-    pytest.fail(f"no partition run was caught storing within {KILL_WINDOW_S} s\n{cluster.logs()}")
+    seen = [(p.parameters["partition"], p.state.name, cluster.worker_running(p.id) is not None)
+            for p in partition_runs(run_id)]  # fmt: skip
+    pytest.fail(
+        f"no partition run was caught storing within {KILL_WINDOW_S} s; partition runs "
+        f"(partition, state, on a live worker): {seen}; stored by run: {stored}\n{cluster.logs()}"
+    )
 
 
 def _stored_by_run(store: LakeStore) -> dict[str, int]:
-    try:
-        with store.read() as con:
-            return dict(con.execute("SELECT run_id, count(*) FROM documents GROUP BY 1").fetchall())
-    except StoreError:  # the lake not created yet by the cluster run
+    # exists(): the catalog is created a moment before the migrations' one transaction commits
+    if not store.exists():
         return {}
+    with store.read() as con:
+        return dict(con.execute("SELECT run_id, count(*) FROM documents GROUP BY 1").fetchall())
