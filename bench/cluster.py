@@ -40,10 +40,9 @@ DEPLOYMENTS = (
 CLI_TIMEOUT_S = 180
 # Workers ask for work every second (Prefect's default, 10 s, would add waiting to every run).
 WORKER_QUERY_SECONDS = "1"
-# Flow runs a worker runs at once: a cluster run and one partition. Without a limit a worker
-# submits every scheduled run it finds when it polls, so the first to poll may take the cluster
-# run and all its partitions while the others idle; the cores a worker's extraction pool is
-# given (start_workers) assume one partition per worker.
+# Flow runs a worker runs at once (a cluster run and a partition, or two partitions). Without a
+# limit a worker submits every scheduled run it finds when it polls, so the first to poll may
+# take the cluster run and all its partitions while the others idle.
 RUNS_PER_WORKER = 2
 
 
