@@ -77,8 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--db",
-        metavar="PATH",
-        help="DuckDB store (default: $SAHELWATCH_DB, else data/sahelwatch.duckdb)",
+        "--store",
+        dest="db",
+        metavar="STORE",
+        help="the store: a DuckDB file, or a lake 'ducklake:postgres:<catalog>?data_path=<dir>' "
+        "(default: $SAHELWATCH_DB, else data/sahelwatch.duckdb)",
     )
     common.add_argument(
         "--watchlist",

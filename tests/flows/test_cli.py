@@ -91,6 +91,15 @@ def test_read_command_refuses_a_mistyped_store_in_one_line(tmp_path, command):
     assert not db.parent.exists()
 
 
+def test_store_option_is_another_name_for_db(tmp_path, capsys):
+    db = tmp_path / "named.duckdb"
+    assert main(["init", "--store", str(db)]) == 0
+    capsys.readouterr()
+    assert main(["query", "--store", str(db), "select count(*) AS n FROM documents"]) == 0
+    seeds = len(list((REPO / "data" / "seed").glob("*.txt")))
+    assert capsys.readouterr().out.splitlines()[2].strip() == str(seeds)
+
+
 def test_environment_variable_names_the_store(tmp_path):
     db = tmp_path / "env.duckdb"
     env = {**__import__("os").environ, "SAHELWATCH_DB": str(db)}
