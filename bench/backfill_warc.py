@@ -14,13 +14,13 @@ import asyncio
 import gzip
 import os
 import shutil
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.e2e import TreeSampler, _api_pid, _load, cpu_since
 from bench.e2e_corpus import generate
+from bench.scratch import scratch
 from tests.support.archive_fixtures import _request, _response, _warcinfo
 
 SIZES = (2_000, 10_000)
@@ -29,9 +29,13 @@ CAPTURED = datetime(2026, 11, 20, tzinfo=UTC)
 
 
 def run(sizes: tuple[int, ...] = SIZES) -> dict:
+    with scratch("bench-backfill-") as work:
+        return _run_in(work, sizes)
+
+
+def _run_in(work: Path, sizes: tuple[int, ...]) -> dict:
     from flows.cli_runs import prefect_session
 
-    work = Path(tempfile.mkdtemp(prefix="bench-backfill-"))
     largest = max(sizes)
     outlets = max(1, largest // ITEMS_PER_OUTLET)
     corpus = generate(work / "corpus", outlets, largest // outlets, outlets, port=80)

@@ -29,7 +29,6 @@ import math
 import multiprocessing
 import os
 import statistics
-import tempfile
 import threading
 import time
 from collections import defaultdict
@@ -42,6 +41,7 @@ import yaml
 
 from bench.e2e_corpus import Corpus, generate, host_address
 from bench.e2e_server import CorpusServer, free_port
+from bench.scratch import scratch
 
 FEEDS = 100  # outlets, one feed and one host each
 ITEMS = 20  # items per feed: 2,000 pages
@@ -67,9 +67,21 @@ def run(
     rounds: int = ROUNDS,
 ) -> dict:
     """Pipeline/ceiling and pipeline/naive over one corpus, plus memory and the idle run."""
+    with scratch("bench-e2e-") as work:
+        return _run_in(work, feeds, items, latency_s, naive_pages, idle_feeds, rounds)
+
+
+def _run_in(
+    work: Path,
+    feeds: int,
+    items: int,
+    latency_s: float,
+    naive_pages: int,
+    idle_feeds: int,
+    rounds: int,
+) -> dict:
     from flows.cli_runs import prefect_session
 
-    work = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
     hosts = [host_address(n) for n in range(feeds)]
     corpus = generate(work / "corpus", feeds, items, feeds, free_port(hosts))
     feeds_file = _feeds_file(work, corpus)

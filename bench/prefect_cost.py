@@ -21,6 +21,7 @@ from pathlib import Path
 
 import yaml
 
+from bench.scratch import scratch
 from tests.support.http_server import HttpTestServer
 
 FEEDS = 32  # as many as the shipped config/feeds.yaml lists, a little more
@@ -66,48 +67,51 @@ def _start(prefect_api) -> float:
 
 
 def _idle_runs(feeds: int) -> tuple[float, float]:
-    from flows.ingest import ingest_feeds
-
     servers = [HttpTestServer().start() for _ in range(HOSTS)]
     try:
-        urls = []
-        for n in range(feeds):
-            server = servers[n % HOSTS]
-            links = []
-            for i in range(ITEMS_PER_FEED):
-                path = f"/f{n}/a{i}.html"
-                server.route(path, body=ARTICLE, headers={"Content-Type": "text/html"})
-                links.append(
-                    f"<item><title>A {n}.{i}</title><link>{server.url(path)}</link></item>"
-                )
-            body = (
-                f'<rss version="2.0"><channel><title>F{n}</title>{"".join(links)}</channel></rss>'
-            )
-            server.route(f"/f{n}.xml", body=body.encode(), etag=f'"v{n}"')
-            urls.append(server.url(f"/f{n}.xml"))
-        work = Path(tempfile.mkdtemp(prefix="bench-idle-"))
-        feeds_file = work / "feeds.yaml"
-        feeds_file.write_text(
-            yaml.safe_dump(
-                {
-                    "network": {"allow_private_hosts": ["127.0.0.1"], "min_host_delay": 0.0},
-                    "feeds": [{"name": f"Feed {n}", "url": u} for n, u in enumerate(urls)],
-                }
-            )
-        )
-        db = str(work / "store.duckdb")
-        asyncio.run(ingest_feeds(feeds=str(feeds_file), db=db))  # first run stores the pages
-        started = time.perf_counter()
-        asyncio.run(ingest_feeds(feeds=str(feeds_file), db=db, force=True))
-        idle = time.perf_counter() - started
-        exe = Path(sys.executable).with_name("sahelwatch")
-        started = time.perf_counter()
-        subprocess.run(
-            [str(exe), "ingest", "--force", "--feeds", str(feeds_file), "--db", db],
-            check=True,
-            capture_output=True,
-        )
-        return idle, time.perf_counter() - started
+        urls = [_serve_feed(servers[n % HOSTS], n) for n in range(feeds)]
+        with scratch("bench-idle-") as work:
+            return _idle_runs_in(work, urls)
     finally:
         for server in servers:
             server.stop()
+
+
+def _serve_feed(server: HttpTestServer, n: int) -> str:
+    """Feed n and its ITEMS_PER_FEED pages on `server`; the feed's URL."""
+    links = []
+    for i in range(ITEMS_PER_FEED):
+        path = f"/f{n}/a{i}.html"
+        server.route(path, body=ARTICLE, headers={"Content-Type": "text/html"})
+        links.append(f"<item><title>A {n}.{i}</title><link>{server.url(path)}</link></item>")
+    body = f'<rss version="2.0"><channel><title>F{n}</title>{"".join(links)}</channel></rss>'
+    server.route(f"/f{n}.xml", body=body.encode(), etag=f'"v{n}"')
+    return server.url(f"/f{n}.xml")
+
+
+def _idle_runs_in(work: Path, urls: list[str]) -> tuple[float, float]:
+    """A run that stores the pages, then a forced run (in this process, then the CLI's)."""
+    from flows.ingest import ingest_feeds
+
+    feeds_file = work / "feeds.yaml"
+    feeds_file.write_text(
+        yaml.safe_dump(
+            {
+                "network": {"allow_private_hosts": ["127.0.0.1"], "min_host_delay": 0.0},
+                "feeds": [{"name": f"Feed {n}", "url": u} for n, u in enumerate(urls)],
+            }
+        )
+    )
+    db = str(work / "store.duckdb")
+    asyncio.run(ingest_feeds(feeds=str(feeds_file), db=db))  # first run stores the pages
+    started = time.perf_counter()
+    asyncio.run(ingest_feeds(feeds=str(feeds_file), db=db, force=True))
+    idle = time.perf_counter() - started
+    exe = Path(sys.executable).with_name("sahelwatch")
+    started = time.perf_counter()
+    subprocess.run(
+        [str(exe), "ingest", "--force", "--feeds", str(feeds_file), "--db", db],
+        check=True,
+        capture_output=True,
+    )
+    return idle, time.perf_counter() - started

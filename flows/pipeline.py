@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -43,6 +44,10 @@ from storage.stores import AnyStore
 # `min_host_delay` (1 s by default), so a batch of 16 took 16 s to fetch before the pool saw any
 # of it; 8 pages fetch in 8 s and keep the per-call costs of the pool and the store small.
 PAGE_BATCH_SIZE = 8
+# A source's first batches are smaller, so the pool has pages a second after a source's first
+# request rather than 8 s: with every batch of 8, the pool sat idle for the first 8 s of an
+# ingest while each host's first batch was fetched at one request a second.
+FIRST_BATCH_SIZES = (1, 2, 4)
 # Two batches per core handed to the pool keep it busy while the next ones are pickled.
 BATCHES_IN_FLIGHT_PER_WORKER = 2
 # At most one write per this interval; the batches that finish meanwhile join it. Each write
@@ -123,7 +128,7 @@ class Pipeline:
         """Every job ends as a document, a copy of one, or a skip row; batches overlap."""
         if self.adds_to_total:
             progress.report("total", len(jobs))
-        batches = [jobs[i : i + PAGE_BATCH_SIZE] for i in range(0, len(jobs), PAGE_BATCH_SIZE)]
+        batches = cut_batches(jobs)
         await asyncio.gather(*(self._batch(b, outcome, after_store) for b in batches))
 
     async def _batch(
@@ -290,6 +295,18 @@ class Pipeline:
                 if write.after_store is not None:
                     write.after_store(con, write.jobs, write.skips)
         return results
+
+
+def cut_batches(jobs: Sequence[PageJob]) -> list[Sequence[PageJob]]:
+    """`jobs` in order, in batches of FIRST_BATCH_SIZES, then of PAGE_BATCH_SIZE."""
+    sizes = itertools.chain(FIRST_BATCH_SIZES, itertools.repeat(PAGE_BATCH_SIZE))
+    batches, start = [], 0
+    for size in sizes:
+        if start >= len(jobs):
+            return batches
+        batches.append(jobs[start : start + size])
+        start += size
+    return batches
 
 
 @dataclass(slots=True)
