@@ -1,6 +1,8 @@
 """The end-to-end benchmark runs on a tiny corpus and reports its three rates and its ratios.
 
 Speed is never asserted: only that every part ran over the same pages and gave a positive figure.
+Both report to the session's Prefect server (`prefect_api`), as `sahelwatch` does when
+PREFECT_API_URL is set, instead of starting a temporary API each (about 10 s apiece here).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from bench.run import QUICK_E2E
 
 
 @pytest.fixture(scope="module")
-def figures() -> dict:
+def figures(prefect_api) -> dict:
     return e2e.run(**QUICK_E2E)
 
 
@@ -37,7 +39,7 @@ def test_memory_of_the_process_tree_is_sampled(figures: dict) -> None:
     assert figures["peak_rss_with_prefect_api_mb"] >= figures["peak_rss_mb"]
 
 
-def test_warc_backfill_reports_rate_and_memory_at_each_size() -> None:
+def test_warc_backfill_reports_rate_and_memory_at_each_size(prefect_api) -> None:
     from bench import backfill_warc
 
     sizes = (20, 40)
