@@ -49,6 +49,11 @@ LATENCY_S = 0.05
 NAIVE_PAGES = 300
 IDLE_FEEDS = 50
 IDLE_RUNS = 3
+# Seconds between idle runs (and after the big run): back to back, the next run's flow run was
+# created 2.3-6.3 s after the previous one ended (Prefect's own log times), while the temporary
+# API (likely still recording the previous run's task runs; not profiled); 6 s apart, each run
+# took 1.4-1.9 s. The figure is the run's own cost, as a scheduled run finds the API.
+IDLE_PAUSE_S = 6.0
 ROUNDS = 1
 CEILING_CHUNK = 16  # pages per task in the ceiling's pool, as the pipeline's batches
 RSS_SAMPLE_S = 0.1
@@ -64,11 +69,13 @@ def run(
     latency_s: float = LATENCY_S,
     naive_pages: int = NAIVE_PAGES,
     idle_feeds: int = IDLE_FEEDS,
+    idle_pause_s: float = IDLE_PAUSE_S,
     rounds: int = ROUNDS,
 ) -> dict:
     """Pipeline/ceiling and pipeline/naive over one corpus, plus memory and the idle run."""
     with scratch("bench-e2e-") as work:
-        return _run_in(work, feeds, items, latency_s, naive_pages, idle_feeds, rounds)
+        idle = (idle_feeds, idle_pause_s)
+        return _run_in(work, feeds, items, latency_s, naive_pages, idle, rounds)
 
 
 def _run_in(
@@ -77,7 +84,7 @@ def _run_in(
     items: int,
     latency_s: float,
     naive_pages: int,
-    idle_feeds: int,
+    idle: tuple[int, float],  # feeds, pause before each run
     rounds: int,
 ) -> dict:
     from flows.cli_runs import prefect_session
@@ -105,7 +112,7 @@ def _run_in(
             pipeline_runs.append(pipeline(feeds_file, db, {server.process.pid}, api_pid))
             pipelines.append(pipeline_runs[-1]["pages_per_s"])
         figures["ceiling_pipeline_options"] = ceiling(corpus, pipeline_options=True)
-        figures["idle"] = idle_runs(feeds_file, work / "store-0.duckdb", corpus, idle_feeds)
+        figures["idle"] = idle_runs(feeds_file, work / "store-0.duckdb", corpus, *idle)
         figures["naive"] = naive(corpus, naive_pages, work / "naive.duckdb")
         figures["prefect_empty_flow_s"] = _empty_flow_s()
     ceiling_rate = statistics.median(c["pages_per_s"] for c in ceilings)
@@ -396,7 +403,9 @@ def _cpu_of_tree(pid: int | None) -> float:
 # --------------------------------------------------------------------------- nothing new
 
 
-def idle_runs(feeds_file: Path, db: Path, corpus: Corpus, count: int) -> dict:
+def idle_runs(
+    feeds_file: Path, db: Path, corpus: Corpus, count: int, pause_s: float = IDLE_PAUSE_S
+) -> dict:
     """`ingest_feeds --force` over `count` feeds whose pages are all stored: every feed is 304."""
     from flows.ingest import ingest_feeds
 
@@ -404,6 +413,7 @@ def idle_runs(feeds_file: Path, db: Path, corpus: Corpus, count: int) -> dict:
     load = _load()
     runs = []
     for _ in range(IDLE_RUNS):
+        time.sleep(pause_s)
         started = time.perf_counter()
         result = asyncio.run(
             ingest_feeds(feeds=str(feeds_file), db=str(db), feed_urls=urls, force=True)
@@ -411,6 +421,7 @@ def idle_runs(feeds_file: Path, db: Path, corpus: Corpus, count: int) -> dict:
         runs.append(round(time.perf_counter() - started, 2))
     return {
         "feeds": len(urls),
+        "pause_before_each_s": pause_s,
         "runs_s": runs,
         "median_s": statistics.median(runs),
         "stored_by_last_run": result.get("stored"),
@@ -495,5 +506,6 @@ if __name__ == "__main__":
     import sys
 
     quick = "--quick" in sys.argv
-    sizes = {"feeds": 4, "items": 5, "naive_pages": 5, "idle_feeds": 4} if quick else {}
+    sizes = {"feeds": 4, "items": 5, "naive_pages": 5, "idle_feeds": 4, "idle_pause_s": 0.0}
+    sizes = sizes if quick else {}
     print(json.dumps(run(**sizes), indent=2, default=str))

@@ -71,7 +71,7 @@ def _backfill_headline(figures: dict) -> list[tuple[str, Any]]:
 
 
 # The end-to-end benchmark at a size that only shows it runs (tests/bench use it too).
-QUICK_E2E = {"feeds": 4, "items": 5, "naive_pages": 5, "idle_feeds": 4}
+QUICK_E2E = {"feeds": 4, "items": 5, "naive_pages": 5, "idle_feeds": 4, "idle_pause_s": 0.0}
 
 
 @dataclass(frozen=True)
