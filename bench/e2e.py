@@ -49,10 +49,10 @@ LATENCY_S = 0.05
 NAIVE_PAGES = 300
 IDLE_FEEDS = 50
 IDLE_RUNS = 3
-# Seconds between idle runs (and after the big run): back to back, the next run's flow run was
-# created 2.3-6.3 s after the previous one ended (Prefect's own log times), while the temporary
-# API (likely still recording the previous run's task runs; not profiled); 6 s apart, each run
-# took 1.4-1.9 s. The figure is the run's own cost, as a scheduled run finds the API.
+# Seconds of pause before each idle run. Back to back, the next run's flow run was created
+# 2.3-6.3 s after the previous one ended (Prefect's own log times), likely while the temporary
+# API still recorded the previous run's task runs (not profiled); 6 s apart, each run took
+# 1.4-1.9 s. The figure is the run's own cost, as a scheduled run finds the API.
 IDLE_PAUSE_S = 6.0
 ROUNDS = 1
 CEILING_CHUNK = 16  # pages per task in the ceiling's pool, as the pipeline's batches

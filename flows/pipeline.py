@@ -301,9 +301,8 @@ def cut_batches(jobs: Sequence[PageJob]) -> list[Sequence[PageJob]]:
     """`jobs` in order, in batches of FIRST_BATCH_SIZES, then of PAGE_BATCH_SIZE."""
     sizes = itertools.chain(FIRST_BATCH_SIZES, itertools.repeat(PAGE_BATCH_SIZE))
     batches, start = [], 0
-    for size in sizes:
-        if start >= len(jobs):
-            return batches
+    while start < len(jobs):
+        size = next(sizes)
         batches.append(jobs[start : start + size])
         start += size
     return batches
