@@ -109,16 +109,13 @@ def run(sizes: tuple[int, ...] = SIZES, repeats: int = REPEATS, cache: Path | No
                 started = time.perf_counter()
                 _generate(store, have, size - INGEST_BATCH)
                 figures["generate_s"] = round(time.perf_counter() - started, 1)
-                with store.write() as con:
-                    con.execute("SET enable_progress_bar = false")
-                    rebuild = fulltext.refresh_index(con, force=True).seconds
+                rebuild = fulltext.refresh(store, force=True).seconds
                 figures["index_full_rebuild_s"] = round(rebuild, 2)
                 if kept:
                     kept.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(path, kept)
             _generate(store, size - INGEST_BATCH, size)  # what one ingest run adds
-            with store.write() as con:
-                incremental = fulltext.refresh_index(con).seconds
+            incremental = fulltext.refresh(store).seconds
             have = size
             figures |= _measure(store, repeats)
             figures[f"index_refresh_{INGEST_BATCH}_new_s"] = round(incremental, 3)

@@ -55,6 +55,8 @@ def index_new_documents(
         with store.read() as con:
             _check_scheme(store, index.indexed_scheme(con))
             pending = index.documents_to_index(con, batch_size)
+        if not pending:  # the common case at the end of a run with nothing new: one read
+            break
         signed = [(doc_id, neardup.signature(text)) for doc_id, text in pending]
         keys = {doc_id: neardup.band_keys(sig) for doc_id, sig in signed}
         with store.read() as con:

@@ -84,27 +84,6 @@ def load(con: duckdb.DuckDBPyConnection) -> None:
     extensions.load(con, "fts")
 
 
-def refresh_index(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    force: bool = False,
-    slice_documents: int = REFRESH_SLICE_DOCUMENTS,
-) -> RefreshResult:
-    """Index the documents not indexed yet (every document again if `force`), within the
-    caller's transaction, `slice_documents` at a time."""
-    load(con)
-    documents, fingerprint = _documents_state(con)
-    if not force and _is_current(con, documents, fingerprint):
-        return RefreshResult(False, documents, 0.0)
-    started = time.perf_counter()
-    if force:
-        _clear(con)
-    slices = 1
-    while _index_slice(con, slice_documents) == slice_documents:
-        slices += 1
-    return _record_state(con, force and slices == 1, started)
-
-
 def _clear(con: duckdb.DuckDBPyConnection) -> None:
     """Forget the whole index, so that every document is indexed again."""
     for table in ("search_postings", "search_fields", "search_words", "search_index_state"):
