@@ -40,25 +40,33 @@ from storage import documents, mentions
 from storage.stores import AnyStore
 
 # A batch is a few pages of one source, fetched together, then extracted in one hand-off to the
-# process pool and appended in one call. Its pages come from one host, one request start per
-# `min_host_delay` (1 s by default), so a batch of 16 took 16 s to fetch before the pool saw any
-# of it; 8 pages fetch in 8 s and keep the per-call costs of the pool and the store small.
-PAGE_BATCH_SIZE = 8
-# A source's first batches are smaller, so the pool has pages a second after a source's first
-# request rather than 8 s: with every batch of 8, the pool sat idle for the first 8 s of an
-# ingest while each host's first batch was fetched at one request a second.
-FIRST_BATCH_SIZES = (1, 2, 4)
+# process pool. Its pages come from one host, one request start per `min_host_delay` (1 s by
+# default), so a batch of B pages reaches the pool B seconds after its first request. With
+# batches of 8 (and 64 of them fetching), the hosts' batches arrived in waves and the pool went
+# short of pages between them (2,000-page benchmark: 35.9 pages/s); batches of 4 arrive twice as
+# smoothly (42.3 pages/s), for twice as many hand-offs of about a millisecond each.
+PAGE_BATCH_SIZE = 4
+# A source's first batch is smaller, so the pool has pages a second after a source's first request
+# rather than PAGE_BATCH_SIZE seconds.
+FIRST_BATCH_SIZES = (1, 2)
 # Two batches per core handed to the pool keep it busy while the next ones are pickled.
 BATCHES_IN_FLIGHT_PER_WORKER = 2
-# At most one write per this interval; the batches that finish meanwhile join it. Each write
-# opens the file and checkpoints as it closes (about 50 ms, more as the store grows): one write a
-# batch made the flow's process spend about as much CPU on the store as the pool on extraction.
+# Writes are spaced so that they take about a tenth of the run at most: after a write, the next
+# one waits WRITE_SPACING times as long as it took, and the batches that finish meanwhile join
+# it. A write opens the file, appends, and checkpoints as it closes, which grows with the store:
+# on the 2,000-page benchmark, 56 writes 1 s apart each took 43 ms to open and 133 ms to close,
+# 10 s of the flow process's 33 s of CPU (one write a batch had cost as much CPU as extraction).
+WRITE_SPACING = 10
 MIN_WRITE_INTERVAL_S = 1.0
+# The longest a finished batch waits for its write, however slow writes grow on a large store.
+MAX_WRITE_INTERVAL_S = 10.0
 # Batches being fetched, or fetched and waiting for the pool, at once: what bounds the memory
-# (64 x 8 pages, about 45 MB of 85 KB pages). Fetching is paced by politeness, not CPU, so many
+# (128 x 4 pages, about 45 MB of 85 KB pages). Fetching is paced by politeness, not CPU, so many
 # hosts must be fetched at once to keep the pool fed: fetching only as many batches as the pool
-# extracts (4 on 2 cores) left it idle, at about 4 pages/s over 100 hosts.
-BATCHES_FETCHING = 64
+# extracts (4 on 2 cores) left it idle, at about 4 pages/s over 100 hosts; and batches waiting for
+# the pool hold their slots, so fewer slots than hosts left hosts unfetched while the pool caught
+# up, then the pool idle while they fetched.
+BATCHES_FETCHING = 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +113,9 @@ class Pipeline:
     _waiting: list[_Write] = field(default_factory=list)  # batches waiting for a write
     _host_turns: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     _last_write: float = float("-inf")
+    _write_interval: float = MIN_WRITE_INTERVAL_S
+    _batches_running: int = 0  # cut by run() and not yet waiting for a write
+    _all_waiting: asyncio.Event = field(default_factory=asyncio.Event)  # none running
 
     @classmethod
     def for_run(
@@ -129,11 +140,25 @@ class Pipeline:
         if self.adds_to_total:
             progress.report("total", len(jobs))
         batches = cut_batches(jobs)
+        self._batches_running += len(batches)
+        if self._batches_running:
+            self._all_waiting.clear()
         await asyncio.gather(*(self._batch(b, outcome, after_store) for b in batches))
 
     async def _batch(
         self, jobs: Sequence[PageJob], outcome: FeedOutcome, after_store: AfterStore | None
     ) -> None:
+        try:
+            docs, skips = await self._fetch_and_extract(jobs, outcome)
+        finally:
+            self._batches_running -= 1
+            if self._batches_running == 0:
+                self._all_waiting.set()
+        await self.store_results(docs, skips, outcome, jobs, after_store)
+
+    async def _fetch_and_extract(
+        self, jobs: Sequence[PageJob], outcome: FeedOutcome
+    ) -> tuple[list[Document], list[Skip]]:
         # The host's turn first, then a fetch slot: slots go to batches of hosts that can be
         # asked now, and are held until the pool has the pages (what bounds the memory).
         async with self._host_turn(jobs), self._shared_host_slot(jobs):
@@ -156,7 +181,7 @@ class Pipeline:
             verdicts = [(doc, self.keep(doc)) for doc in docs]
             docs = [doc for doc, skip in verdicts if skip is None]
             skips += [skip for _, skip in verdicts if skip is not None]
-        await self.store_results(docs, skips, outcome, jobs, after_store)
+        return docs, skips
 
     def _host_turn(self, jobs: Sequence[PageJob]) -> asyncio.Semaphore | contextlib.nullcontext:
         """As many batches of a host fetching at once as it may get requests at once
@@ -236,8 +261,8 @@ class Pipeline:
         """Append, tag what was stored and run `after_store`, in one short transaction.
 
         The write runs in a thread, so fetching goes on meanwhile (DuckDB releases the GIL), and
-        the batches that finish while a write waits or runs go into the next one, at most one per
-        MIN_WRITE_INTERVAL_S: each write opens the file and checkpoints as it closes.
+        the batches that finish while a write waits or runs go into the next one, spaced by
+        WRITE_SPACING; when no batch is being fetched or extracted any more, at once.
         """
         found = {d.id: self.tagger.tag(d.text) for d in docs}  # CPU work stays out of the lock
         done = asyncio.get_running_loop().create_future()
@@ -245,8 +270,8 @@ class Pipeline:
         self._waiting.append(write)
         async with self.store_lock:
             if not done.done():  # nobody wrote it while this batch waited: write them all
-                await asyncio.sleep(self._last_write + MIN_WRITE_INTERVAL_S - time.monotonic())
-                self._last_write = time.monotonic()
+                await self._next_write_turn()
+                started = time.monotonic()
                 group, self._waiting = self._waiting, []
                 try:
                     await self._write_group(group)
@@ -255,6 +280,8 @@ class Pipeline:
                         if not other.done.done():
                             other.done.cancel()
                     raise
+                finally:
+                    self._space_writes(started)
         result = done.result()
         outcome.stored += len(result.stored_ids)
         outcome.same_url += result.same_url
@@ -264,6 +291,19 @@ class Pipeline:
         outcome.skipped.update(result.skipped_by_reason)
         outcome.already_known += len(skips) - result.skipped
         outcome.left_for_later += sum(skip.reason in RETRYABLE_SKIPS for skip in skips)
+
+    async def _next_write_turn(self) -> None:
+        """Wait out the spacing since the last write, unless every batch is waiting for one."""
+        remaining = self._last_write + self._write_interval - time.monotonic()
+        if remaining > 0 and self._batches_running > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._all_waiting.wait(), remaining)
+
+    def _space_writes(self, started: float) -> None:
+        self._last_write = time.monotonic()
+        took = self._last_write - started
+        spacing = WRITE_SPACING * took
+        self._write_interval = min(max(spacing, MIN_WRITE_INTERVAL_S), MAX_WRITE_INTERVAL_S)
 
     async def _write_group(self, group: list[_Write]) -> None:
         """One transaction for the group; if it fails, each batch alone, so one bad batch fails

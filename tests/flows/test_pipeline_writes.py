@@ -90,3 +90,19 @@ def test_a_failing_batch_fails_alone_and_the_others_of_its_write_are_stored(stor
     failed = [n for n, result in enumerate(results) if isinstance(result, RuntimeError)]
     assert failed == [3]
     assert stored_urls(store) == [skip(n).url for n in range(BATCHES) if n != 3]
+
+
+def test_with_no_batch_still_running_a_write_does_not_wait_out_the_spacing(store, monkeypatch):
+    """The spacing between writes saves CPU mid-run; at the end of a run (or of a backfill's
+    chunk) nothing is left to join the write, so waiting would only delay the run."""
+    monkeypatch.setattr("flows.pipeline.MIN_WRITE_INTERVAL_S", 3600.0)
+    monkeypatch.setattr("flows.pipeline.MAX_WRITE_INTERVAL_S", 3600.0)
+    pipeline = pipeline_over(store)
+
+    async def two_writes_in_turn() -> None:
+        for n in range(2):
+            write = pipeline.store_results([], [skip(n)], FeedOutcome("outlet", "f"))
+            await asyncio.wait_for(write, timeout=60)  # an hour's spacing would fail it here
+
+    asyncio.run(two_writes_in_turn())
+    assert stored_urls(store) == [skip(0).url, skip(1).url]
