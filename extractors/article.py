@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 import trafilatura
 from trafilatura.meta import reset_caches
 
@@ -37,11 +38,13 @@ MAX_ELEMENTS = 40_000
 MAX_MARKUP_DEPTH = 256
 _START_TAG = re.compile(r"<[A-Za-z]")
 # Start and end tags of elements that nest (no void element, none closed implicitly by the next
-# sibling as <p>, <li> or <td> are): enough to bound the depth the parser will build.
+# sibling as <p>, <li> or <td> are): enough to bound the depth the parser will build. Matched on
+# the page's lower-cased UTF-8 bytes: the same tags as a case-insensitive search of the text, at
+# a third of the cost (on 85 KB pages, 0.4 ms instead of 1.2 ms; this check had cost 8% of the
+# extraction workers' CPU).
 _NESTING_TAG = re.compile(
-    r"<(/?)(?:div|span|section|article|aside|main|nav|header|footer|table|ul|ol|dl|blockquote"
-    r"|form|fieldset|figure|a|b|i|u|em|strong|small|font|center|q|s|sub|sup|label|button)[\s>]",
-    re.IGNORECASE,
+    rb"<(/?)(?:div|span|section|article|aside|main|nav|header|footer|table|ul|ol|dl|blockquote"
+    rb"|form|fieldset|figure|a|b|i|u|em|strong|small|font|center|q|s|sub|sup|label|button)[\s>]"
 )
 
 
@@ -164,16 +167,27 @@ def extract_page(item: FetchedItem) -> PageText:
 
 def markup_excess(html: str) -> str | None:
     """Why this markup would cost trafilatura far more than a news page does, or None."""
-    elements = len(_START_TAG.findall(html))
-    if elements > MAX_ELEMENTS:
-        return f"{elements} elements (more than {MAX_ELEMENTS})"
-    depth = deepest = 0
-    for match in _NESTING_TAG.finditer(html):
-        depth = max(depth - 1, 0) if match.group(1) else depth + 1
-        deepest = max(deepest, depth)
+    if html.count("<") > MAX_ELEMENTS:  # a bound on the elements, counted for pages past it
+        elements = len(_START_TAG.findall(html))
+        if elements > MAX_ELEMENTS:
+            return f"{elements} elements (more than {MAX_ELEMENTS})"
+    deepest = _deepest_nesting(html)
     if deepest > MAX_MARKUP_DEPTH:
         return f"markup nested {deepest} deep (more than {MAX_MARKUP_DEPTH})"
     return None
+
+
+def _deepest_nesting(html: str) -> int:
+    """The deepest level of nesting tags, a stray end tag never going below 0.
+
+    The level clamped at 0 is the running sum of +1 (start) and -1 (end) less the lowest that
+    sum has reached below 0 so far, so numpy computes it for the whole page at once.
+    """
+    tags = _NESTING_TAG.findall(html.encode("utf-8", "surrogatepass").lower())
+    if not tags:
+        return 0
+    level = np.cumsum(np.where(np.array(tags) == b"", 1, -1))
+    return int((level - np.minimum.accumulate(np.minimum(level, 0))).max())
 
 
 def choose_text(page_text: str, entry: FeedEntry) -> tuple[str, TextSource | None]:

@@ -27,6 +27,17 @@ def test_too_many_elements_or_too_deep_markup_is_refused_with_its_measure():
     assert markup_excess("<p>a" * (MAX_MARKUP_DEPTH * 2)) is None
 
 
+def test_depth_counts_tags_in_any_case_and_stray_end_tags_do_not_dig_below_the_top():
+    too_deep = MAX_MARKUP_DEPTH + 1
+    assert str(too_deep) in markup_excess("<DIV class=x>" * too_deep)
+    assert str(too_deep) in markup_excess("<Span>" * 3 + "</sPaN>" * 3 + "<section\n>" * too_deep)
+    # Unmatched end tags first would hide a deep nest if the level could go negative.
+    assert str(too_deep) in markup_excess("</div>" * 500 + "<div>" * too_deep)
+    assert markup_excess("</div>" * 500 + "<div>" * MAX_MARKUP_DEPTH) is None
+    # Non-ASCII text does not fold into tag names (U+017F is "s" only to a Unicode case-folder).
+    assert markup_excess("<\u017fpan>" * too_deep) is None
+
+
 def test_link_less_items_are_told_apart_by_a_unique_guid_else_by_position():
     keys = unlinked_item_keys(["a", None, "b", "b", "c"])
     assert keys == ["guid:a", "entry:2", "entry:3", "entry:4", "guid:c"]
