@@ -342,11 +342,14 @@ class StageClock:
 
 
 class TreeSampler:
-    """Peak RSS of this process and its children (less `excluded`), sampled in a thread."""
+    """Peak RSS of a process (this one by default) and its children (less `excluded`), sampled
+    in a thread; also the last CPU time seen of that process."""
 
-    def __init__(self, excluded: set[int], api: int | None) -> None:
+    def __init__(self, excluded: set[int], api: int | None, root: int | None = None) -> None:
         self.excluded, self.api = excluded, api
+        self.root = psutil.Process(root)  # None: this process
         self.peak_mb = self.peak_with_api_mb = 0.0
+        self.root_cpu_s = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -359,10 +362,15 @@ class TreeSampler:
         self._thread.join()
 
     def _loop(self) -> None:
-        me = psutil.Process()
+        me = self.root
+        mine, api_tree = [me], []
         for sample in itertools.count():
             if sample % TREE_REFRESH_SAMPLES == 0:
-                mine, api_tree = [me, *me.children()], _tree(self.api)
+                with contextlib.suppress(psutil.Error):
+                    mine, api_tree = [me, *me.children()], _tree(self.api)
+            with contextlib.suppress(psutil.Error):
+                times = me.cpu_times()
+                self.root_cpu_s = times.user + times.system
             tree = _rss_of(mine, self.excluded)
             api = _rss_of(api_tree, set())
             self.peak_mb = max(self.peak_mb, round(tree / 2**20, 1))

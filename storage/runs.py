@@ -74,3 +74,12 @@ def documents_stored_by(con: duckdb.DuckDBPyConnection, run_ids: list[str]) -> d
         [run_ids],
     ).fetchall()
     return dict(rows)
+
+
+def counts_by_flow(con: duckdb.DuckDBPyConnection, flow: str) -> list[dict]:
+    """The recorded counts of every run of `flow`, oldest first."""
+    rows = con.execute(
+        "SELECT counts FROM runs WHERE flow = ? AND counts IS NOT NULL ORDER BY started_at",
+        [flow],
+    ).fetchall()
+    return [json.loads(counts) for (counts,) in rows]
