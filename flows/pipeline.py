@@ -115,7 +115,9 @@ class Pipeline:
     _last_write: float = float("-inf")
     _write_interval: float = MIN_WRITE_INTERVAL_S
     _batches_running: int = 0  # cut by run() and not yet waiting for a write
-    _all_waiting: asyncio.Event = field(default_factory=asyncio.Event)  # none running
+    # Set when the batches cut so far have all finished (and until more are cut): what is
+    # waiting is all there is to write. Not set before the first batch, while feeds are polled.
+    _drained: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
     def for_run(
@@ -142,7 +144,7 @@ class Pipeline:
         batches = cut_batches(jobs)
         self._batches_running += len(batches)
         if self._batches_running:
-            self._all_waiting.clear()
+            self._drained.clear()
         await asyncio.gather(*(self._batch(b, outcome, after_store) for b in batches))
 
     async def _batch(
@@ -153,7 +155,7 @@ class Pipeline:
         finally:
             self._batches_running -= 1
             if self._batches_running == 0:
-                self._all_waiting.set()
+                self._drained.set()
         await self.store_results(docs, skips, outcome, jobs, after_store)
 
     async def _fetch_and_extract(
@@ -262,7 +264,7 @@ class Pipeline:
 
         The write runs in a thread, so fetching goes on meanwhile (DuckDB releases the GIL), and
         the batches that finish while a write waits or runs go into the next one, spaced by
-        WRITE_SPACING; when no batch is being fetched or extracted any more, at once.
+        WRITE_SPACING; once every batch cut so far has finished, at once.
         """
         found = {d.id: self.tagger.tag(d.text) for d in docs}  # CPU work stays out of the lock
         done = asyncio.get_running_loop().create_future()
@@ -293,11 +295,15 @@ class Pipeline:
         outcome.left_for_later += sum(skip.reason in RETRYABLE_SKIPS for skip in skips)
 
     async def _next_write_turn(self) -> None:
-        """Wait out the spacing since the last write, unless every batch is waiting for one."""
+        """Wait out the spacing since the last write, unless the batches have all finished.
+
+        Skips written while feeds are still being polled (no batch cut yet) wait their turn
+        too: otherwise each feed's would be a write of its own.
+        """
         remaining = self._last_write + self._write_interval - time.monotonic()
-        if remaining > 0 and self._batches_running > 0:
+        if remaining > 0 and not self._drained.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._all_waiting.wait(), remaining)
+                await asyncio.wait_for(self._drained.wait(), remaining)
 
     def _space_writes(self, started: float) -> None:
         self._last_write = time.monotonic()

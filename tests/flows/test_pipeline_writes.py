@@ -8,14 +8,21 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from extractors.feed_entries import FeedEntry
 from extractors.ingest_report import FeedOutcome
 from extractors.models import Origin, Skip, SkipReason
 from extractors.tagger import Tagger
 from flows.config_files import load_watchlist
-from flows.pipeline import Pipeline
+from flows.extraction_pool import ExtractionPool
+from flows.pipeline import PageJob, Pipeline
 from storage.store import Store
 
-WATCHLIST = Path(__file__).resolve().parents[2] / "config" / "watchlist.yaml"
+REPO = Path(__file__).resolve().parents[2]
+WATCHLIST = REPO / "config" / "watchlist.yaml"
+ARTICLE = (
+    REPO
+    / "demo/site/ndjamena-presse/actualites/tibesti-affrontements-orpailleurs-kouri-bougoudi.html"
+)
 BATCHES = 6
 
 
@@ -24,13 +31,13 @@ def skip(n: int) -> Skip:
     return Skip(url, url, "https://example.test/feed", "outlet", SkipReason.NO_TEXT, "empty")
 
 
-def pipeline_over(store: Store) -> Pipeline:
-    """Only the store side of a pipeline: nothing is fetched or extracted here."""
+def pipeline_over(store: Store, pool: ExtractionPool | None = None) -> Pipeline:
+    """The store side of a pipeline, and the pool's when given: nothing is fetched here."""
     tagger = Tagger(load_watchlist(str(WATCHLIST)))
     return Pipeline(
         store,
-        None,  # fetcher
-        None,  # extraction pool
+        None,  # fetcher: the pages come with their bytes, as from an archive
+        pool,
         tagger,
         "run-1",
         Origin("feed"),
@@ -92,17 +99,23 @@ def test_a_failing_batch_fails_alone_and_the_others_of_its_write_are_stored(stor
     assert stored_urls(store) == [skip(n).url for n in range(BATCHES) if n != 3]
 
 
-def test_with_no_batch_still_running_a_write_does_not_wait_out_the_spacing(store, monkeypatch):
-    """The spacing between writes saves CPU mid-run; at the end of a run (or of a backfill's
-    chunk) nothing is left to join the write, so waiting would only delay the run."""
+def test_once_every_batch_has_finished_its_write_does_not_wait_out_the_spacing(store, monkeypatch):
+    """Writes are spaced to save CPU mid-run; once the batches cut so far have all finished (the
+    end of a run, or of a backfill's chunk), nothing more can join the write, and waiting would
+    only delay the run."""
     monkeypatch.setattr("flows.pipeline.MIN_WRITE_INTERVAL_S", 3600.0)
     monkeypatch.setattr("flows.pipeline.MAX_WRITE_INTERVAL_S", 3600.0)
-    pipeline = pipeline_over(store)
+    url = "https://ndjamena-presse.example/actualites/tibesti.html"
+    entry = FeedEntry(url, None, None, None, "", "", None)
+    job = PageJob(url, url, entry, "outlet", None, "archive", ARTICLE.read_bytes(), "text/html")
+    outcome = FeedOutcome("outlet", "f")
 
-    async def two_writes_in_turn() -> None:
-        for n in range(2):
-            write = pipeline.store_results([], [skip(n)], FeedOutcome("outlet", "f"))
-            await asyncio.wait_for(write, timeout=60)  # an hour's spacing would fail it here
+    async def a_skip_then_a_page() -> None:
+        with ExtractionPool(workers=1) as pool:
+            pipeline = pipeline_over(store, pool)
+            await pipeline.store_results([], [skip(0)], outcome)  # the first write: at once
+            await asyncio.wait_for(pipeline.run([job], outcome), timeout=120)  # not an hour
 
-    asyncio.run(two_writes_in_turn())
-    assert stored_urls(store) == [skip(0).url, skip(1).url]
+    asyncio.run(a_skip_then_a_page())
+    assert outcome.stored == 1
+    assert stored_urls(store) == [skip(0).url]
