@@ -60,6 +60,11 @@ WRITE_SPACING = 10
 MIN_WRITE_INTERVAL_S = 1.0
 # The longest a finished batch waits for its write, however slow writes grow on a large store.
 MAX_WRITE_INTERVAL_S = 10.0
+# How often a write waiting for its turn looks whether the batches have all finished. Plain
+# sleeps, not asyncio.wait_for on an event: on Python 3.11, wait_for returns instead of raising
+# when it is cancelled just as the event is set, which the batches' own cancellation does, so a
+# Ctrl-C could be lost and the run go on (two CLI tests caught it in the full suite).
+DRAIN_CHECK_S = 0.1
 # Batches being fetched, or fetched and waiting for the pool, at once: what bounds the memory
 # (128 x 4 pages, about 45 MB of 85 KB pages). Fetching is paced by politeness, not CPU, so many
 # hosts must be fetched at once to keep the pool fed: fetching only as many batches as the pool
@@ -115,9 +120,9 @@ class Pipeline:
     _last_write: float = float("-inf")
     _write_interval: float = MIN_WRITE_INTERVAL_S
     _batches_running: int = 0  # cut by run() and not yet waiting for a write
-    # Set when the batches cut so far have all finished (and until more are cut): what is
-    # waiting is all there is to write. Not set before the first batch, while feeds are polled.
-    _drained: asyncio.Event = field(default_factory=asyncio.Event)
+    # True once the batches cut so far have all finished (until more are cut): what is
+    # waiting is all there is to write. False before the first batch, while feeds are polled.
+    _drained: bool = False
 
     @classmethod
     def for_run(
@@ -144,7 +149,7 @@ class Pipeline:
         batches = cut_batches(jobs)
         self._batches_running += len(batches)
         if self._batches_running:
-            self._drained.clear()
+            self._drained = False
         await asyncio.gather(*(self._batch(b, outcome, after_store) for b in batches))
 
     async def _batch(
@@ -155,7 +160,7 @@ class Pipeline:
         finally:
             self._batches_running -= 1
             if self._batches_running == 0:
-                self._drained.set()
+                self._drained = True
         await self.store_results(docs, skips, outcome, jobs, after_store)
 
     async def _fetch_and_extract(
@@ -300,10 +305,9 @@ class Pipeline:
         Skips written while feeds are still being polled (no batch cut yet) wait their turn
         too: otherwise each feed's would be a write of its own.
         """
-        remaining = self._last_write + self._write_interval - time.monotonic()
-        if remaining > 0 and not self._drained.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._drained.wait(), remaining)
+        turn = self._last_write + self._write_interval
+        while not self._drained and (remaining := turn - time.monotonic()) > 0:
+            await asyncio.sleep(min(remaining, DRAIN_CHECK_S))
 
     def _space_writes(self, started: float) -> None:
         self._last_write = time.monotonic()
