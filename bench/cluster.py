@@ -24,7 +24,7 @@ import psutil
 
 from flows.extraction_pool import WORKERS_ENV_VAR
 from flows.host_limits import LIMIT_PREFIX, LIMITS_PAGE
-from tests.support.prefect_server import PREFECT, Background, PrefectServer
+from tests.support.prefect_server import PREFECT, Background, PrefectServer, stop_all
 
 REPO = Path(__file__).resolve().parents[1]
 POOL = "sahelwatch"
@@ -100,8 +100,7 @@ class Cluster:
             )
 
     def stop_workers(self) -> None:
-        for worker in self.workers:
-            worker.stop()
+        stop_all(self.workers)
         self.workers = []
 
     def start_cluster_ingest(self, feeds: Path, db: str, partitions: int) -> UUID:

@@ -92,16 +92,25 @@ class Background:
 
     def stop(self) -> None:
         """Ctrl-C to the whole group, then a kill if it has not finished within the grace."""
-        if self.alive():
-            self._signal(signal.SIGINT)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(STOP_GRACE_S)
-        self._signal(signal.SIGKILL)  # whatever is left of the group, children included
-        self.process.wait()
+        stop_all([self])
 
     def _signal(self, sig: signal.Signals) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, sig)
+
+
+def stop_all(processes: Sequence[Background]) -> None:
+    """Ctrl-C to every group at once, then a kill to what is left after one shared grace: the
+    grace runs once, not once per process (four workers stopped in turn could take four)."""
+    for process in processes:
+        if process.alive():
+            process._signal(signal.SIGINT)
+    deadline = time.monotonic() + STOP_GRACE_S
+    for process in processes:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.process.wait(max(deadline - time.monotonic(), 0.0))
+        process._signal(signal.SIGKILL)  # whatever is left of the group, children included
+        process.process.wait()
 
 
 class PrefectServer:
