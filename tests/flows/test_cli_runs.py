@@ -23,6 +23,11 @@ HTML = {"Content-Type": "text/html; charset=utf-8"}
 # Long enough that the test sees the run in the middle of its work, short enough to keep the
 # suite quick; the pages of the slow feed each take this long to answer.
 SLOW_PAGE_S = 4.0
+# The tests that stop a run once the fast page is stored: the slow pages must still be on their
+# way when the signal lands. 4 s was not always enough in the full suite: the extraction pool's
+# start can take most of it, and the run's last write no longer waits (the run ended, exit 0).
+# Stopped runs never wait for these pages, so the length costs nothing.
+SLOW_PAGE_WHEN_STOPPED_S = 60.0
 EXE = Path(sys.executable).with_name("sahelwatch")
 
 
@@ -36,14 +41,14 @@ def rss(*links: str) -> bytes:
     )
 
 
-def site_with_a_fast_and_a_slow_feed(server) -> None:
+def site_with_a_fast_and_a_slow_feed(server, slow_page_s: float = SLOW_PAGE_S) -> None:
     for n in range(3):
         server.route(
             f"/fast/{n}.html",
             body=ARTICLE.replace(b"<title>", f"<title>{n} ".encode()),
             headers=HTML,
         )
-        server.route(f"/slow/{n}.html", body=ARTICLE, headers=HTML, delay=SLOW_PAGE_S)
+        server.route(f"/slow/{n}.html", body=ARTICLE, headers=HTML, delay=slow_page_s)
     server.route("/fast.xml", body=rss(server.url("/fast/0.html")))
     server.route("/slow.xml", body=rss(*(server.url(f"/slow/{n}.html") for n in range(3))))
 
@@ -175,7 +180,7 @@ def test_an_ingest_told_to_wait_runs_after_the_first_and_fetches_nothing_twice(
 
 def test_ctrl_c_ends_the_run_as_interrupted_and_keeps_what_finished(http_server, tmp_path):
     """Without PREFECT_API_URL: the temporary API must survive the terminal's Ctrl-C."""
-    site_with_a_fast_and_a_slow_feed(http_server)
+    site_with_a_fast_and_a_slow_feed(http_server, SLOW_PAGE_WHEN_STOPPED_S)
     db = tmp_path / "store.duckdb"
     feeds = feeds_file(tmp_path, http_server, "/fast.xml", "/slow.xml")
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
@@ -249,7 +254,7 @@ def test_a_prefect_start_slower_than_the_timeout_is_one_line_naming_the_setting(
 
 
 def test_sigterm_ends_the_run_as_interrupted_in_one_line(http_server, tmp_path, api_env):
-    site_with_a_fast_and_a_slow_feed(http_server)
+    site_with_a_fast_and_a_slow_feed(http_server, SLOW_PAGE_WHEN_STOPPED_S)
     db = tmp_path / "store.duckdb"
     feeds = feeds_file(tmp_path, http_server, "/fast.xml", "/slow.xml")
     ingest = start("ingest", "--db", str(db), "--feeds", feeds, env=api_env)
