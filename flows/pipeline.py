@@ -63,7 +63,7 @@ MAX_WRITE_INTERVAL_S = 10.0
 # How often a write waiting for its turn looks whether the batches have all finished. Plain
 # sleeps, not asyncio.wait_for on an event: on Python 3.11, wait_for returns instead of raising
 # when it is cancelled just as the event is set, which the batches' own cancellation does, so a
-# Ctrl-C could be lost and the run go on (two CLI tests caught it in the full suite).
+# Ctrl-C could be lost and the run go on.
 DRAIN_CHECK_S = 0.1
 # Batches being fetched, or fetched and waiting for the pool, at once: what bounds the memory
 # (128 x 4 pages, about 45 MB of 85 KB pages). Fetching is paced by politeness, not CPU, so many
