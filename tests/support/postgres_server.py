@@ -77,10 +77,12 @@ class PostgresServer:
         return self.conninfo(name)
 
     def stop(self) -> None:
+        """Stop the server and remove its folder: each test session left about 550 MB in /tmp."""
         if self.data.exists():
             self._run(
                 ["pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop"], check=False
             )
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def _run(self, argv: list[str], *, check: bool = True) -> None:
         command = [str(self.bindir / argv[0]), *argv[1:]]
