@@ -119,10 +119,8 @@ class Pipeline:
     _host_turns: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     _last_write: float = float("-inf")
     _write_interval: float = MIN_WRITE_INTERVAL_S
+    _batches_cut: int = 0  # by run(), so far
     _batches_running: int = 0  # cut by run() and not yet waiting for a write
-    # True once the batches cut so far have all finished (until more are cut): what is
-    # waiting is all there is to write. False before the first batch, while feeds are polled.
-    _drained: bool = False
 
     @classmethod
     def for_run(
@@ -147,9 +145,8 @@ class Pipeline:
         if self.adds_to_total:
             progress.report("total", len(jobs))
         batches = cut_batches(jobs)
+        self._batches_cut += len(batches)
         self._batches_running += len(batches)
-        if self._batches_running:
-            self._drained = False
         await asyncio.gather(*(self._batch(b, outcome, after_store) for b in batches))
 
     async def _batch(
@@ -159,8 +156,6 @@ class Pipeline:
             docs, skips = await self._fetch_and_extract(jobs, outcome)
         finally:
             self._batches_running -= 1
-            if self._batches_running == 0:
-                self._drained = True
         await self.store_results(docs, skips, outcome, jobs, after_store)
 
     async def _fetch_and_extract(
@@ -306,8 +301,13 @@ class Pipeline:
         too: otherwise each feed's would be a write of its own.
         """
         turn = self._last_write + self._write_interval
-        while not self._drained and (remaining := turn - time.monotonic()) > 0:
+        while not self._drained() and (remaining := turn - time.monotonic()) > 0:
             await asyncio.sleep(min(remaining, DRAIN_CHECK_S))
+
+    def _drained(self) -> bool:
+        """The batches cut so far have all finished: what waits is all there is to write. Not
+        before the first batch, while feeds are still being polled."""
+        return self._batches_cut > 0 and self._batches_running == 0
 
     def _space_writes(self, started: float) -> None:
         self._last_write = time.monotonic()
