@@ -13,6 +13,9 @@ the connection goes where it should).
 
 from __future__ import annotations
 
+import ssl
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 
@@ -81,17 +84,81 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
 
 
 class PinnedTransport(httpx.AsyncHTTPTransport):
-    """httpx's own transport, its connection pool built on `PinnedBackend`."""
+    """httpx's own transport, its connection pool built on `PinnedBackend`.
 
-    def __init__(self, checked: CheckedAddresses, limits: httpx.Limits) -> None:
-        super().__init__(trust_env=False, limits=limits)
+    httpx's `__init__` is not called: it would build a pool and an SSL context of its own, only
+    for this one to replace them (loading the CA bundle costs about 30 ms, and there is a
+    transport per host). Its `handle_async_request` and `aclose` use `_pool` alone.
+    """
+
+    def __init__(
+        self, checked: CheckedAddresses, limits: httpx.Limits, ssl_context: ssl.SSLContext
+    ) -> None:
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=ssl_context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
             network_backend=PinnedBackend(checked),
         )
+
+    def busy(self) -> bool:
+        """Whether a connection is in use (connecting, or a response not yet closed)."""
+        return any(not connection.is_idle() for connection in self._pool.connections)
+
+
+class HostPools(httpx.AsyncBaseTransport):
+    """One small connection pool per origin, so a host's connection is kept alive between its
+    requests (a second apart by politeness) and finding it never looks at other hosts'.
+
+    One pool shared by every host reused few connections: on the 2,000-page benchmark, 100 hosts
+    took turns at its 16 kept-alive connections, so nearly every request closed one and connected
+    again, and httpcore checks each pooled connection on every request, so a larger shared pool
+    (256) cost more CPU than it saved. A pool unused for `keepalive_expiry` is closed, so a run
+    over many hosts does not keep a socket open to each of them.
+    """
+
+    def __init__(self, checked: CheckedAddresses, limits: httpx.Limits) -> None:
+        self._checked = checked
+        self._limits = limits
+        self._ssl_context = httpx.create_ssl_context(trust_env=False)  # one for every host
+        self._expiry = limits.keepalive_expiry or 0.0
+        self._pools: OrderedDict[tuple[bytes, bytes, int | None], PinnedTransport] = OrderedDict()
+        self._last_used: dict[tuple[bytes, bytes, int | None], float] = {}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        key = (url.raw_scheme, url.raw_host, url.port)
+        now = time.monotonic()
+        pool = self._pools.pop(key, None) or self._new_pool()
+        self._pools[key] = pool  # the most recently used last
+        self._last_used[key] = now
+        await self._close_unused(now)
+        return await pool.handle_async_request(request)
+
+    def _new_pool(self) -> PinnedTransport:
+        return PinnedTransport(self._checked, self._limits, self._ssl_context)
+
+    async def _close_unused(self, now: float) -> None:
+        """Close the pools unused for `keepalive_expiry`, oldest first; one still reading a long
+        response counts as used now."""
+        while self._pools:
+            key, pool = next(iter(self._pools.items()))
+            if now - self._last_used[key] < self._expiry:
+                return
+            del self._pools[key]
+            if pool.busy():
+                self._pools[key] = pool
+                self._last_used[key] = now
+                continue
+            del self._last_used[key]
+            await pool.aclose()
+
+    async def aclose(self) -> None:
+        pools, self._pools = list(self._pools.values()), OrderedDict()
+        self._last_used.clear()
+        for pool in pools:
+            await pool.aclose()
 
 
 class RoutingTransport(httpx.AsyncBaseTransport):
@@ -107,7 +174,7 @@ class RoutingTransport(httpx.AsyncBaseTransport):
         choose: Callable[[str], str | None],
         limits: httpx.Limits,
     ) -> None:
-        self._direct = PinnedTransport(checked, limits)
+        self._direct = HostPools(checked, limits)
         self._choose = choose
         self._limits = limits
         self._proxied: dict[str, httpx.AsyncHTTPTransport] = {}

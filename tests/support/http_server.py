@@ -72,6 +72,7 @@ class LoggedRequest:
     finished: float | None
     status: int | None  # what was answered; None while in progress, when dropped, or when the
     # client hung up before the whole answer was written
+    client_port: int = 0  # the client's end of the connection: one port, one connection
 
 
 class _Route:
@@ -263,6 +264,7 @@ class _Handler(BaseHTTPRequestHandler):
             time.monotonic(),
             None,
             None,
+            self.client_address[1],
         )
         index = state._arrived(arrival)
         headers = arrival.headers
