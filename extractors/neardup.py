@@ -97,7 +97,8 @@ def shingle_hashes(text: str) -> np.ndarray:
     words = normalise(text)
     if not words:
         return np.empty(0, dtype=_UINT64)
-    tokens = np.fromiter((_word_hash(w) for w in words), dtype=_UINT64, count=len(words))
+    # map() over the C-level cache: no Python frame per word (a generator cost a third more).
+    tokens = np.fromiter(map(_word_hash, words), dtype=_UINT64, count=len(words))
     width = min(SHINGLE_WORDS, len(tokens))
     count = len(tokens) - width + 1
     # Unsigned array arithmetic wraps modulo 2^64, silently, as hashing wants.
