@@ -284,7 +284,6 @@ class StageClock:
         ("storage.mentions", None, "replace_mentions", "store"),
         ("flows.dedup", None, "index_new_documents", "near_dup"),
         ("storage.fulltext", None, "refresh", "fulltext"),
-        ("storage.fulltext", None, "index_pending", "fulltext_slices"),  # in writes, and refresh's
     )
 
     def __init__(self) -> None:

@@ -128,7 +128,6 @@ async def backfill(
                         store, fetcher, pool, tagger, run_id, Origin.BACKFILL, keep
                     )
                     pipeline.adds_to_total = False  # process_pending sets the whole total
-                    pipeline.index_search = group_stories
                     await process_pending(pipeline, backfill_id, limit, source, outcome, part)
         whole = part is None and stage == "all"
         result = finish(store, book, backfill_id, report, started, group_stories, whole)

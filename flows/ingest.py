@@ -122,7 +122,6 @@ async def ingest_feeds(
             async with Fetcher(config.network) as fetcher, limits or contextlib.nullcontext():
                 pipeline = Pipeline.for_run(store, fetcher, pool, tagger, run_id, Origin(origin))
                 pipeline.shared_host_slot = limits.slot if limits else None
-                pipeline.index_search = group_stories
                 ctx = RunContext(pipeline, limit, force=force)
                 try:
                     await asyncio.gather(

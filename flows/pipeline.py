@@ -36,7 +36,7 @@ from extractors.tagger import Tagger
 from fetching.client import Fetcher, FetchResult
 from flows import progress
 from flows.extraction_pool import ExtractionPool
-from storage import documents, fulltext, mentions
+from storage import documents, mentions
 from storage.stores import AnyStore
 
 # A batch is a few pages of one source, fetched together, then extracted in one hand-off to the
@@ -115,10 +115,6 @@ class Pipeline:
     # Each run() adds its pages to the progress bar's total; a backfill sets the whole total
     # itself up front (its ETA would otherwise cover one chunk at a time).
     adds_to_total: bool = True
-    # Each write also adds its documents to the search index (storage/fulltext.py), so the end
-    # of the run has little left to index. False where the search index is left to whoever runs
-    # after the run (flows/cluster.py), or after a write failed (see _write_group).
-    index_search: bool = True
     _waiting: list[_Write] = field(default_factory=list)  # batches waiting for a write
     _host_turns: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     _last_write: float = float("-inf")
@@ -320,16 +316,11 @@ class Pipeline:
         self._write_interval = min(max(spacing, MIN_WRITE_INTERVAL_S), MAX_WRITE_INTERVAL_S)
 
     async def _write_group(self, group: list[_Write]) -> None:
-        """One transaction for the group; if it fails, again without indexing the search (for
-        the rest of the run), then each batch alone, so one bad batch fails only its own feed, as
-        it would have written alone."""
+        """One transaction for the group; if it fails, each batch alone, so one bad batch fails
+        only its own feed, as it would have written alone."""
         try:
             results = await asyncio.to_thread(self._append, group)
         except Exception as exc:
-            if self.index_search:  # the end of the run indexes them, and says so if it cannot
-                self.index_search = False
-                await self._write_group(group)
-                return
             if len(group) == 1:
                 group[0].done.set_exception(exc)
                 return
@@ -353,8 +344,6 @@ class Pipeline:
             for write in group:
                 if write.after_store is not None:
                     write.after_store(con, write.jobs, write.skips)
-            if self.index_search:
-                fulltext.index_pending(con)
         return results
 
 

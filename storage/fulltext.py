@@ -343,18 +343,9 @@ def refresh(store: AnyStore, *, force: bool = False) -> RefreshResult:
     slices = 0
     while True:
         with store.write() as con:
+            load(con)
             if force and slices == 0:
                 _clear(con)
             slices += 1
-            if index_pending(con) < REFRESH_SLICE_DOCUMENTS:
+            if _index_slice(con, REFRESH_SLICE_DOCUMENTS) < REFRESH_SLICE_DOCUMENTS:
                 return _record_state(con, force and slices == 1, started)
-
-
-def index_pending(con: duckdb.DuckDBPyConnection) -> int:
-    """Index up to REFRESH_SLICE_DOCUMENTS documents not indexed yet, inside the caller's write
-    transaction; returns how many. The pipeline calls it in each write, so documents become
-    searchable as they are stored and the end of a run has little left to index (on the
-    2,000-page benchmark the whole index at the end took 1.8-2.2 s, one core idle); `refresh`
-    then records what the index covers."""
-    load(con)
-    return _index_slice(con, REFRESH_SLICE_DOCUMENTS)

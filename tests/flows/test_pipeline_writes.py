@@ -15,7 +15,6 @@ from extractors.tagger import Tagger
 from flows.config_files import load_watchlist
 from flows.extraction_pool import ExtractionPool
 from flows.pipeline import PageJob, Pipeline
-from storage import fulltext
 from storage.store import Store
 
 REPO = Path(__file__).resolve().parents[2]
@@ -106,61 +105,17 @@ def test_once_every_batch_has_finished_its_write_does_not_wait_out_the_spacing(s
     only delay the run."""
     monkeypatch.setattr("flows.pipeline.MIN_WRITE_INTERVAL_S", 3600.0)
     monkeypatch.setattr("flows.pipeline.MAX_WRITE_INTERVAL_S", 3600.0)
+    url = "https://ndjamena-presse.example/actualites/tibesti.html"
+    entry = FeedEntry(url, None, None, None, "", "", None)
+    job = PageJob(url, url, entry, "outlet", None, "archive", ARTICLE.read_bytes(), "text/html")
     outcome = FeedOutcome("outlet", "f")
 
     async def a_skip_then_a_page() -> None:
         with ExtractionPool(workers=1) as pool:
             pipeline = pipeline_over(store, pool)
             await pipeline.store_results([], [skip(0)], outcome)  # the first write: at once
-            await asyncio.wait_for(pipeline.run([article_job()], outcome), timeout=120)
+            await asyncio.wait_for(pipeline.run([job], outcome), timeout=120)  # not an hour
 
     asyncio.run(a_skip_then_a_page())
     assert outcome.stored == 1
     assert stored_urls(store) == [skip(0).url]
-
-
-def article_job() -> PageJob:
-    url = "https://ndjamena-presse.example/actualites/tibesti.html"
-    entry = FeedEntry(url, None, None, None, "", "", None)
-    return PageJob(url, url, entry, "outlet", None, "archive", ARTICLE.read_bytes(), "text/html")
-
-
-def store_article(store: Store) -> tuple[Pipeline, FeedOutcome]:
-    """The article through a real pool and the pipeline's write, and nothing after it."""
-    outcome = FeedOutcome("outlet", "f")
-
-    async def go() -> Pipeline:
-        with ExtractionPool(workers=1) as pool:
-            pipeline = pipeline_over(store, pool)
-            await pipeline.run([article_job()], outcome)
-            return pipeline
-
-    return asyncio.run(go()), outcome
-
-
-def searched(store: Store, query: str) -> list[str]:
-    with store.read() as con:
-        return [hit.url for hit in fulltext.search(con, query)]
-
-
-def test_a_stored_page_is_searchable_once_its_write_commits(store):
-    """Each write indexes what it stores: the end of the run has little left to index, and a
-    long backfill is searchable as it goes."""
-    store_article(store)  # no fulltext.refresh: what the run's end would call
-
-    assert searched(store, "orpailleurs Tibesti") == [article_job().url]
-
-
-def test_a_write_whose_search_indexing_fails_still_stores_its_pages(store, monkeypatch):
-    def broken(con) -> int:
-        raise duckdb.IOException("the search index cannot be written")
-
-    monkeypatch.setattr("storage.fulltext.index_pending", broken)
-    pipeline, outcome = store_article(store)
-
-    assert outcome.stored == 1
-    assert not pipeline.index_search  # the run's end indexes them instead
-    assert searched(store, "orpailleurs") == []
-    monkeypatch.undo()
-    fulltext.refresh(store)
-    assert searched(store, "orpailleurs") == [article_job().url]
