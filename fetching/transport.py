@@ -13,6 +13,7 @@ the connection goes where it should).
 
 from __future__ import annotations
 
+import math
 import ssl
 import time
 from collections import OrderedDict
@@ -122,7 +123,9 @@ class HostPools(httpx.AsyncBaseTransport):
         self._checked = checked
         self._limits = limits
         self._ssl_context = httpx.create_ssl_context(trust_env=False)  # one for every host
-        self._expiry = limits.keepalive_expiry or 0.0
+        # httpx's None: connections never expire, so neither do the pools.
+        expiry = limits.keepalive_expiry
+        self._expiry = math.inf if expiry is None else expiry
         self._pools: OrderedDict[tuple[bytes, bytes, int | None], PinnedTransport] = OrderedDict()
         self._last_used: dict[tuple[bytes, bytes, int | None], float] = {}
 
