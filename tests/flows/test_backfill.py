@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from flows.backfill import backfill
+from flows.extraction_pool import WORKERS_ENV_VAR
 from tests.support.archive_fixtures import (
     make_articles,
     serve_outlet_site,
@@ -57,6 +58,35 @@ def rows(db: Path, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
     finally:
         con.close()
+
+
+def kill_once_midway(run: subprocess.Popen, db: Path) -> tuple[int, int]:
+    """Kill `run` once the store shows some of its backfill pages done; returns (done, total)
+    as seen then. The store stays open read-only until the kill, so the run cannot write
+    anything more in between (its next write waits for the file)."""
+    deadline = time.monotonic() + 180
+    done = total = 0
+    while time.monotonic() < deadline and run.poll() is None:
+        try:
+            con = duckdb.connect(str(db), read_only=True)
+        except duckdb.Error:  # not created yet, or being written
+            time.sleep(0.05)
+            continue
+        try:
+            done, total = con.execute(
+                "SELECT count(done_at), count(*) FROM backfill_items"
+            ).fetchone()
+        except duckdb.Error:  # created, its tables not yet
+            done = total = 0
+        if done:
+            run.kill()
+        con.close()
+        if done:
+            break
+        time.sleep(0.05)
+    run.kill()
+    run.wait()
+    return done, total
 
 
 def stored_urls(db: Path) -> set[str]:
@@ -216,24 +246,18 @@ def test_a_backfill_killed_midway_resumes_to_the_same_store_as_an_uninterrupted_
         network_file(tmp_path),
         "--no-progress",
     ]
+    # One worker, so the pages after the first write take a second or more: the window in which
+    # the run is seen midway. With two, the rest could all be written between two looks and the
+    # run end before the kill (it did, once in a full suite).
     run = subprocess.Popen(
         [*command, "--db", str(killed)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
+        env={**env, WORKERS_ENV_VAR: "1"},
     )
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and run.poll() is None:
-        try:
-            done = rows(killed, "SELECT count(done_at) FROM backfill_items")[0][0]
-        except duckdb.Error:
-            done = 0
-        if done:
-            break
-        time.sleep(0.2)
-    run.kill()
-    run.wait()
+    done, total = kill_once_midway(run, killed)
+    assert 0 < done < total, f"the run was seen with {done} of {total} pages done, not midway"
     assert subprocess.run([*command, "--db", str(killed)], env=env, timeout=300).returncode == 0
     assert subprocess.run([*command, "--db", str(whole)], env=env, timeout=300).returncode == 0
     key = (
