@@ -102,6 +102,7 @@ class PinnedTransport(httpx.AsyncHTTPTransport):
             keepalive_expiry=limits.keepalive_expiry,
             network_backend=PinnedBackend(checked),
         )
+        self.last_used = 0.0  # time.monotonic() of its last request (HostPools' sweep)
 
     def busy(self) -> bool:
         """Whether a connection is in use (connecting, or a response not yet closed)."""
@@ -126,17 +127,16 @@ class HostPools(httpx.AsyncBaseTransport):
         # httpx's None: connections never expire, so neither do the pools.
         expiry = limits.keepalive_expiry
         self._expiry = math.inf if expiry is None else expiry
+        # Least recently used first: the sweep stops at the first pool used within the expiry.
         self._pools: OrderedDict[tuple[bytes, bytes, int | None], PinnedTransport] = OrderedDict()
-        self._last_used: dict[tuple[bytes, bytes, int | None], float] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
         key = (url.raw_scheme, url.raw_host, url.port)
-        now = time.monotonic()
         pool = self._pools.pop(key, None) or self._new_pool()
-        self._pools[key] = pool  # the most recently used last
-        self._last_used[key] = now
-        await self._close_unused(now)
+        pool.last_used = time.monotonic()
+        self._pools[key] = pool
+        await self._close_unused(pool.last_used)
         return await pool.handle_async_request(request)
 
     def _new_pool(self) -> PinnedTransport:
@@ -147,19 +147,17 @@ class HostPools(httpx.AsyncBaseTransport):
         response counts as used now."""
         while self._pools:
             key, pool = next(iter(self._pools.items()))
-            if now - self._last_used[key] < self._expiry:
+            if now - pool.last_used < self._expiry:
                 return
             del self._pools[key]
             if pool.busy():
+                pool.last_used = now
                 self._pools[key] = pool
-                self._last_used[key] = now
                 continue
-            del self._last_used[key]
             await pool.aclose()
 
     async def aclose(self) -> None:
         pools, self._pools = list(self._pools.values()), OrderedDict()
-        self._last_used.clear()
         for pool in pools:
             await pool.aclose()
 

@@ -72,17 +72,16 @@ def kill_once_midway(run: subprocess.Popen, db: Path) -> tuple[int, int]:
         except duckdb.Error:  # not created yet, or being written
             time.sleep(0.05)
             continue
-        try:
-            done, total = con.execute(
-                "SELECT count(done_at), count(*) FROM backfill_items"
-            ).fetchone()
-        except duckdb.Error:  # created, its tables not yet
-            done = total = 0
-        if done:
-            run.kill()
-        con.close()
-        if done:
-            break
+        with con:  # held until the kill
+            try:
+                done, total = con.execute(
+                    "SELECT count(done_at), count(*) FROM backfill_items"
+                ).fetchone()
+            except duckdb.Error:  # created, its tables not yet
+                done = total = 0
+            if done:
+                run.kill()
+                break
         time.sleep(0.05)
     run.kill()
     run.wait()
