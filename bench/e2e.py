@@ -9,7 +9,9 @@ with LATENCY_S before every response:
   also with the options `extract_page` passes, so both comparisons are on record;
 - the pipeline: `ingest_feeds` as `sahelwatch ingest` runs it (Prefect API started once and
   excluded, the shipped feeds.yaml `network` politeness), with the busy time of each stage,
-  the CPU of each process and the peak RSS of the process tree (sampled by a thread);
+  the CPU of each process and the peak RSS of the process tree (sampled by a thread); its rate
+  is given over the whole call and, as the issue defines it, less Prefect's start (creating the
+  flow run until the flow body's first call);
 - the naive script a user would write: each feed, then each link in turn with httpx, trafilatura,
   langdetect, one INSERT per row into DuckDB; over the first feeds' pages (NAIVE_PAGES), since
   a sequential script's rate does not depend on how many pages it is given;
@@ -54,7 +56,9 @@ IDLE_RUNS = 3
 # API still recorded the previous run's task runs (not profiled); 6 s apart, each run took
 # 1.4-1.9 s. The figure is the run's own cost, as a scheduled run finds the API.
 IDLE_PAUSE_S = 6.0
-ROUNDS = 1
+# (ceiling, pipeline) pairs per run, their medians giving the headline: one pair's ratio moved
+# from 0.66 to 0.80 between runs of the same code (the ceiling itself from 47 to 74 pages/s).
+ROUNDS = 3
 CEILING_CHUNK = 16  # pages per task in the ceiling's pool, as the pipeline's batches
 RSS_SAMPLE_S = 0.1
 # Listing the process tree scans all of /proc: done every 0.1 s it cost the flow's process
@@ -117,6 +121,7 @@ def _run_in(
         figures["prefect_empty_flow_s"] = _empty_flow_s()
     ceiling_rate = statistics.median(c["pages_per_s"] for c in ceilings)
     pipeline_rate = statistics.median(pipelines)
+    body_rate = statistics.median(r["pages_per_s_excluding_prefect_start"] for r in pipeline_runs)
     figures |= {
         "ceiling": ceilings if rounds > 1 else ceilings[0],
         "pipeline": pipeline_runs if rounds > 1 else pipeline_runs[0],
@@ -128,6 +133,11 @@ def _run_in(
             pipeline_rate / figures["ceiling_pipeline_options"]["pages_per_s"], 3
         ),
         "pipeline_vs_naive": round(pipeline_rate / figures["naive"]["pages_per_s"], 2),
+        "pipeline_pages_per_s_excluding_prefect_start": body_rate,
+        "pipeline_vs_ceiling_excluding_prefect_start": round(body_rate / ceiling_rate, 3),
+        "pipeline_vs_naive_excluding_prefect_start": round(
+            body_rate / figures["naive"]["pages_per_s"], 2
+        ),
         "peak_rss_mb": max(r["peak_rss_mb"] for r in pipeline_runs),
         "peak_rss_with_prefect_api_mb": max(r["peak_rss_with_api_mb"] for r in pipeline_runs),
         "idle_run_s": figures["idle"]["median_s"],
@@ -244,10 +254,15 @@ def pipeline(feeds_file: Path, db: Path, server_pids: set[int], api_pid: int | N
         seconds = time.perf_counter() - started
     after = os.times()
     pages = sum(result.get(k, 0) for k in ("stored", "skipped", "same_url", "same_text"))
+    prefect_start = stages.first_start("config") - started
     return {
         "seconds": round(seconds, 2),
         "pages": pages,
         "pages_per_s": round(pages / seconds, 1),
+        # What the issue asks for: the run less Prefect's start (creating the flow run and
+        # entering its body); what follows the body (its artifacts) stays in.
+        "prefect_start_s": round(prefect_start, 2),
+        "pages_per_s_excluding_prefect_start": round(pages / (seconds - prefect_start), 1),
         "stored": result.get("stored"),
         "skipped": result.get("skipped"),
         "same_text": result.get("same_text"),
@@ -276,6 +291,7 @@ class StageClock:
     """Busy time of each stage: the union of the intervals its calls were in progress."""
 
     TARGETS = (
+        ("flows.ingest", None, "load_feeds", "config"),  # the flow body's first call
         ("fetching.client", "Fetcher", "fetch_feed", "feeds"),
         ("fetching.client", "Fetcher", "fetch_page", "fetch"),
         ("flows.extraction_pool", "ExtractionPool", "extract", "extract_and_language"),
@@ -328,6 +344,9 @@ class StageClock:
                 record((started, time.perf_counter()))
 
         return timed
+
+    def first_start(self, stage: str) -> float:
+        return min(start for start, _ in self.intervals[stage])
 
     def busy(self) -> dict[str, float]:
         busy = {}

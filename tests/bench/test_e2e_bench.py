@@ -25,6 +25,13 @@ def test_pipeline_ceiling_and_naive_each_give_a_positive_rate(figures: dict) -> 
     assert figures["pipeline_vs_naive"] > 0
 
 
+def test_the_rate_less_prefects_start_counts_the_same_pages_in_less_time(figures: dict) -> None:
+    run = figures["pipeline"]
+    assert run["prefect_start_s"] > 0
+    assert run["pages_per_s_excluding_prefect_start"] > run["pages_per_s"]
+    assert figures["pipeline_vs_ceiling_excluding_prefect_start"] > figures["pipeline_vs_ceiling"]
+
+
 def test_pipeline_handles_every_page_of_the_corpus(figures: dict) -> None:
     assert figures["pipeline"]["pages"] == QUICK_E2E["feeds"] * QUICK_E2E["items"]
 
