@@ -1,4 +1,4 @@
-"""Past one machine: four process workers write one DuckLake, as one worker alone would.
+"""Past one machine: four process workers write one DuckLake, as one plain ingest would.
 
 Real parts only: the session's PostgreSQL (the lakes' catalogs, and the database of this
 module's own Prefect server, as a server many workers talk to should have), a clean copy of the
@@ -6,12 +6,14 @@ repository deployed with `prefect deploy`, four `prefect worker start` processes
 `sahelwatch` process pool, and a local site of 200 feeds on 200 hosts (127.0.0.2 ...). One more
 outlet's feed is not in the feed list: its pages are listed only by an aggregator feed on
 another partition's host, so they are fetched under their host's Prefect concurrency limit.
-Cluster ingests are started with `prefect deployment run`, as an operator would. Stores are
-compared row by row on content keys (tests/support/store_snapshot.py).
+Cluster ingests are started with `prefect deployment run`, as an operator would. What they
+store is compared row by row on content keys (tests/support/store_snapshot.py) with what the
+plain `ingest_feeds` flow stores of the same site on one machine, into a DuckDB file.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections import Counter
@@ -32,7 +34,13 @@ from flows.prefect_reports import flush_run_reports
 from storage.lake import LakeStore
 from tests.support.postgres_fixtures import new_lake_locator
 from tests.support.prefect_server import PrefectServer
-from tests.support.store_snapshot import differences, half_written, run_statuses, snapshot
+from tests.support.store_snapshot import (
+    differences,
+    half_written,
+    reading,
+    run_statuses,
+    snapshot,
+)
 
 FEEDS = 200  # one outlet, feed and host each, in the feed list
 AGGREGATOR_PATH = "/a-la-une.xml"
@@ -120,12 +128,15 @@ def cluster(cluster_server, tmp_path_factory) -> Iterator[Cluster]:
 
 
 @pytest.fixture(scope="module")
-def one_worker(cluster, site, postgres_server) -> str:
-    """The reference: the whole site ingested as a single partition, by one worker alone."""
-    lake = new_lake_locator(postgres_server, site.root / "one-worker")
-    run = cluster.wait(cluster.start_cluster_ingest(site.feeds, lake, 1), RUN_TIMEOUT_S)
-    assert run.state == "Completed", cluster.logs()
-    return lake
+def single_machine_store(cluster_server, site) -> Path:
+    """The reference: the whole site ingested by the plain `ingest_feeds` flow, in this process,
+    into a DuckDB file (no partitions, no workers, no lake; stories grouped at the run's end)."""
+    from flows.ingest import ingest_feeds
+
+    db = site.root / "single-machine.duckdb"
+    result = asyncio.run(ingest_feeds(feeds=str(site.feeds), db=str(db)))
+    assert result["failed"] == 0, result["report"]
+    return db
 
 
 def expected_rows(corpus: Corpus) -> dict[str, int]:
@@ -147,23 +158,20 @@ def expected_rows(corpus: Corpus) -> dict[str, int]:
     }
 
 
-def stored_rows(lake: str) -> dict[str, int]:
-    store = LakeStore.from_locator(lake)
-    try:
-        with store.read() as con:
-            rows = con.execute(
-                "SELECT 'documents', count(*) FROM documents WHERE origin <> 'seed' "
-                "UNION ALL SELECT relation, count(*) FROM document_urls GROUP BY ALL "
-                "UNION ALL SELECT reason, count(*) FROM skipped GROUP BY ALL"
-            ).fetchall()
-    finally:
-        store.close()
+def stored_rows(store: Path | str) -> dict[str, int]:
+    """Per kind, the rows a store (a DuckDB file or a lake's locator) holds."""
+    with reading(store) as con:
+        rows = con.execute(
+            "SELECT 'documents', count(*) FROM documents WHERE origin <> 'seed' "
+            "UNION ALL SELECT relation, count(*) FROM document_urls GROUP BY ALL "
+            "UNION ALL SELECT reason, count(*) FROM skipped GROUP BY ALL"
+        ).fetchall()
     return dict(rows)
 
 
 @pytest.mark.slow
-def test_four_workers_store_exactly_what_one_worker_alone_stores(
-    cluster, site, one_worker, postgres_server
+def test_four_workers_store_exactly_what_a_plain_ingest_on_one_machine_stores(
+    cluster, site, single_machine_store, postgres_server
 ):
     lake = new_lake_locator(postgres_server, site.root / "four-workers")
     run_id = cluster.start_cluster_ingest(site.feeds, lake, WORKERS)
@@ -173,8 +181,8 @@ def test_four_workers_store_exactly_what_one_worker_alone_stores(
     partitions = partition_runs(run_id)
     assert sorted(p.parameters["partition"] for p in partitions) == ["1/4", "2/4", "3/4", "4/4"]
     assert {p.state.name for p in partitions} == {"Completed"}
-    assert stored_rows(one_worker) == expected_rows(site.corpus)
-    reference, four = snapshot(one_worker), snapshot(lake)
+    assert stored_rows(single_machine_store) == expected_rows(site.corpus)
+    reference, four = snapshot(single_machine_store), snapshot(lake)
     assert four == reference, differences(reference, four)
     assert half_written(lake) == {}
     # The pages on another partition's host were fetched under that host's Prefect concurrency
@@ -186,7 +194,7 @@ def test_four_workers_store_exactly_what_one_worker_alone_stores(
 
 @pytest.mark.slow
 def test_a_worker_killed_mid_run_has_its_partition_run_again_nothing_lost_or_doubled(
-    cluster, site, one_worker, postgres_server
+    cluster, site, single_machine_store, postgres_server
 ):
     lake = new_lake_locator(postgres_server, site.root / "killed-worker")
     run_id = cluster.start_cluster_ingest(site.feeds, lake, WORKERS)
@@ -203,7 +211,7 @@ def test_a_worker_killed_mid_run_has_its_partition_run_again_nothing_lost_or_dou
     assert {p.state.name for p in attempts if p.id in killed} == {"Crashed"}
     statuses = {run: status for run, _, status in run_statuses(lake)}
     assert statuses[str(storing.id)] == "interrupted"  # found dead and ended, not left running
-    reference, after_kill = snapshot(one_worker), snapshot(lake)
+    reference, after_kill = snapshot(single_machine_store), snapshot(lake)
     assert after_kill == reference, differences(reference, after_kill)
     assert half_written(lake) == {}
     cluster.start_workers(1, sharing=WORKERS)  # back to four for whatever runs next
