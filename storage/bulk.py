@@ -20,13 +20,22 @@ def strings(values: Iterable[str]) -> str:
 
 
 def records_source(columns: Mapping[str, str]) -> str:
-    """A FROM-able relation of rows with these (name -> DuckDB type) columns, from one parameter."""
-    schema = json.dumps([dict(columns)]).replace("'", "''")
-    return f"(SELECT unnest(from_json(?, '{schema}'), recursive := true))"
+    """A FROM-able relation of rows with these (name -> DuckDB type) columns, from one parameter.
+
+    The parameter holds a list per column, unnested side by side (DuckDB zips unnests of one
+    SELECT): a JSON object per row cost twice as much to build and to parse (51,000 probe rows of
+    the near-duplicate stage: 0.1 s in Python and 0.1 s in DuckDB; by column, 0.02 s and 0.05 s).
+    """
+    schema = json.dumps({name: [kind] for name, kind in columns.items()}).replace("'", "''")
+    unnested = ", ".join(f'unnest(c."{name}") AS "{name}"' for name in columns)
+    return f"(SELECT {unnested} FROM (SELECT from_json(?, '{schema}') AS c))"
 
 
 def records(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """The parameter for records_source: rows as a JSON array of objects."""
+    """The parameter for records_source: each column's values, in row order."""
+    by_column = list(zip(*rows, strict=True)) or [()] * len(columns)
     return json.dumps(
-        [dict(zip(columns, row, strict=True)) for row in rows], ensure_ascii=False, default=str
+        {name: values for name, values in zip(columns, by_column, strict=True)},
+        ensure_ascii=False,
+        default=str,
     )
