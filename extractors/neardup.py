@@ -190,7 +190,8 @@ def assign(
         for cand_id, cand_dup, cand_sig in pool:
             signatures.setdefault(cand_id, cand_sig)
             story_of.setdefault(cand_id, cand_dup or cand_id)
-        earlier = batch_index.matches(sig)
+        keys = band_keys(sig)
+        earlier = batch_index.matches(keys)
         pool.extend(_batch_candidates(earlier, pool, story_of, signatures, position))
         best_id, best_sim = _most_similar(sig, [c for c in pool if c[0] != doc_id])
         if best_id is None:
@@ -203,7 +204,7 @@ def assign(
             story_of[doc_id] = root
         signatures[doc_id] = sig
         position[doc_id] = len(position)
-        batch_index.add(doc_id, sig)
+        batch_index.add(doc_id, keys)
         result.append(assignment)
     return result
 
@@ -253,15 +254,15 @@ class _BatchIndex:
     def __init__(self) -> None:
         self._buckets: dict[int, list[str]] = {}
 
-    def matches(self, sig: np.ndarray) -> list[str]:
+    def matches(self, keys: Sequence[int]) -> list[str]:
         found: dict[str, None] = {}
-        for key in band_keys(sig):
+        for key in keys:
             for doc_id in self._buckets.get(key, ()):
                 found.setdefault(doc_id)
         return list(found)
 
-    def add(self, doc_id: str, sig: np.ndarray) -> None:
-        for key in band_keys(sig):
+    def add(self, doc_id: str, keys: Sequence[int]) -> None:
+        for key in keys:
             self._buckets.setdefault(key, []).append(doc_id)
 
 
