@@ -23,6 +23,9 @@ SERVED = (
     "retag/sahel-retag-served",
     "dedup/sahel-dedup-rebuild-served",
 )
+# The served runner and this test each look for news every second (Prefect's defaults, 10 s and
+# 5 s, would add waiting to the run, as WORKER_QUERY_SECONDS says in test_deployments.py).
+RUNNER_POLL_SECONDS = 1
 
 
 def served_deployments(since: datetime) -> set[str]:
@@ -62,7 +65,11 @@ def test_serve_runs_a_triggered_ingest_and_stops_on_ctrl_c(prefect_api, tmp_path
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "PREFECT_API_URL": prefect_api},
+            env={
+                **os.environ,
+                "PREFECT_API_URL": prefect_api,
+                "PREFECT_RUNNER_POLL_FREQUENCY": str(RUNNER_POLL_SECONDS),
+            },
             start_new_session=True,
         )
         try:
@@ -71,7 +78,11 @@ def test_serve_runs_a_triggered_ingest_and_stops_on_ctrl_c(prefect_api, tmp_path
                 assert serve.poll() is None, serve.communicate()
                 assert time.monotonic() < deadline, "serve never registered its deployments"
                 time.sleep(1)
-            run = run_deployment("ingest_feeds/sahel-ingest-served", timeout=240)
+            run = run_deployment(
+                "ingest_feeds/sahel-ingest-served",
+                timeout=240,
+                poll_interval=RUNNER_POLL_SECONDS,
+            )
         finally:
             os.killpg(serve.pid, signal.SIGINT)
             _, err = serve.communicate(timeout=60)
