@@ -146,13 +146,10 @@ class ExtractionPool:
         if len(texts) < SIGN_HERE_BELOW:
             return sign_here(texts)
         executor = self._executor
-        work = partial(_sign_text, cpu_s=self.page_cpu_s)
         try:
-            return list(executor.map(work, texts, chunksize=SIGN_CHUNK))
+            return list(executor.map(neardup.signature, texts, chunksize=SIGN_CHUNK))
         except BrokenProcessPool:
             self._replace(executor)
-        except PageBoundExceeded:  # a text as costly as a bomb: this process has no bound
-            pass
         return sign_here(texts)
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:
@@ -169,13 +166,6 @@ def _extract_batch(
 ) -> list[Document | Skip]:
     """Worker: one batch, each page within the CPU-time bound."""
     return process_batch(items, now, partial(_cpu_bound, page_cpu_s))
-
-
-def _sign_text(text: str, cpu_s: float) -> np.ndarray:
-    """Worker: one text's signature, within a page's CPU-time bound, which also moves the
-    kernel's limit, set at the worker's last page, past the CPU it has used since."""
-    with _cpu_bound(cpu_s):
-        return neardup.signature(text)
 
 
 @contextmanager

@@ -61,12 +61,3 @@ def test_a_broken_pool_is_replaced_and_the_texts_are_signed_all_the_same():
     assert broken._broken, f"the pool did not notice its dead worker in {BREAK_NOTICED_S} s"
     assert pool.replaced == 1
     assert same(signed, sign_here(batch))
-
-
-def test_a_text_past_the_workers_cpu_bound_is_signed_in_the_flow_process():
-    batch = texts(SIGN_HERE_BELOW, seed=3)
-    batch[-1] = " ".join(batch) * 20  # 520,000 words: 0.3 s, far past the bound below
-    with ExtractionPool(workers=1, page_cpu_s=0.001) as pool:
-        signed = pool.sign(batch)
-    assert pool.replaced == 0
-    assert same(signed, sign_here(batch))
