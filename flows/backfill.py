@@ -112,9 +112,7 @@ async def backfill(
     parameters.update(stage=stage, partition=partition)
     scope = _lease_scope(stage, part)
     guard = guarded_run(store, "backfill", run_id, parameters, wait_s=wait_for_store, scope=scope)
-    # The pool's workers start at its first batch (none for a discovery step) and sign the
-    # run's new documents at its end.
-    with guard as book, ExtractionPool() as pool:
+    with guard as book:
         async with Fetcher(network) as fetcher:
             if stage != "pages":
                 with store.write() as con:
@@ -124,14 +122,15 @@ async def backfill(
                     )
                 await discover_units(store, source, fetcher, backfill_id, run_id, report, outcome)
             if stage != "discover":
-                keep = inside_window(window)
-                pipeline = Pipeline.for_run(
-                    store, fetcher, pool, tagger, run_id, Origin.BACKFILL, keep
-                )
-                pipeline.adds_to_total = False  # process_pending sets the whole total
-                await process_pending(pipeline, backfill_id, limit, source, outcome, part)
+                with ExtractionPool() as pool:
+                    keep = inside_window(window)
+                    pipeline = Pipeline.for_run(
+                        store, fetcher, pool, tagger, run_id, Origin.BACKFILL, keep
+                    )
+                    pipeline.adds_to_total = False  # process_pending sets the whole total
+                    await process_pending(pipeline, backfill_id, limit, source, outcome, part)
         whole = part is None and stage == "all"
-        result = finish(store, book, backfill_id, report, started, group_stories, whole, pool.sign)
+        result = finish(store, book, backfill_id, report, started, group_stories, whole)
     await acreate_markdown_artifact(
         markdown=result["report"],
         key="backfill-report",
@@ -374,13 +373,11 @@ def finish(
     started: float,
     group_stories: bool = True,
     whole: bool = True,
-    sign: dedup.Signer = dedup.sign_here,
 ) -> dict:
-    """Group stories (signed by `sign`: the run's idle extraction workers) and book the run;
-    `whole` (not one step of a cluster backfill): also the backfill's status, which a cluster
-    backfill's coordinator sets once every part is done."""
+    """Group stories and book the run; `whole` (not one step of a cluster backfill): also the
+    backfill's status, which a cluster backfill's coordinator sets once every part is done."""
     if group_stories:
-        dedup.group_and_index(store, report, sign)
+        dedup.group_and_index(store, report)
     failed_units = report.extra.get("units_failed")
     status = settle_status(store, backfill_id, failed_units) if whole else "set by its cluster run"
     with store.read() as con:

@@ -10,7 +10,7 @@ for the look-ups and inserts of one pass.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,23 +35,12 @@ INDEX_BATCH_SIZE = 1000
 # cost 20% more CPU than passes of 1,000 documents (more, shorter writes); 200k, 220 MB and 40%.
 MAX_CANDIDATE_PAIRS = 500_000
 
-# Computes the near-duplicate signatures of texts, in order: in this process by default, or on
-# the idle extraction workers at the end of a run (`ExtractionPool.sign`), where signing was a
-# quarter of the near-duplicate stage (1.06 of 3.9 s for the 1,609 texts of a benchmark run).
-Signer = Callable[[Sequence[str]], list[np.ndarray]]
-
-
-def sign_here(texts: Sequence[str]) -> list[np.ndarray]:
-    """The signatures of `texts`, computed in this process."""
-    return [neardup.signature(text) for text in texts]
-
 
 def index_new_documents(
     store: AnyStore,
     *,
     batch_size: int = INDEX_BATCH_SIZE,
     max_pairs: int = MAX_CANDIDATE_PAIRS,
-    sign: Signer = sign_here,
 ) -> dict:
     """Index every document not indexed yet, in first-seen order, grouping copies into stories.
 
@@ -68,8 +57,7 @@ def index_new_documents(
             pending = index.documents_to_index(con, batch_size)
         if not pending:  # the common case at the end of a run with nothing new: one read
             break
-        signatures = sign([text for _, text in pending])
-        signed = [(doc_id, sig) for (doc_id, _), sig in zip(pending, signatures, strict=True)]
+        signed = [(doc_id, neardup.signature(text)) for doc_id, text in pending]
         keys = {doc_id: neardup.band_keys(sig) for doc_id, sig in signed}
         with store.read() as con:
             indexed_matches = index.band_matches(con, keys)
@@ -132,12 +120,12 @@ def _index_pass(
     totals.touched.update(a.duplicate_of for a in copies)
 
 
-def group_and_index(store: AnyStore, report: IngestReport, sign: Signer = sign_here) -> None:
+def group_and_index(store: AnyStore, report: IngestReport) -> None:
     """After a run's appends: group the new near-copies into stories, then add the new
     documents to the search index. A grouping that fails is a warning of the report: the
     documents are stored, and `sahelwatch dedup --rebuild` groups them later."""
     try:
-        report.near_duplicates = index_new_documents(store, sign=sign)["grouped"]
+        report.near_duplicates = index_new_documents(store)["grouped"]
     except StoreError as exc:
         report.warnings.append(f"near-duplicates not grouped: {exc}")
     fulltext.refresh(store)  # indexes only the documents added since the last refresh

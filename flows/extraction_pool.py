@@ -15,20 +15,16 @@ import multiprocessing
 import os
 import resource
 import signal
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
 
-import numpy as np
-
-from extractors import neardup
 from extractors.article import FetchedItem, PageBoundExceeded, process_batch, skip_for
 from extractors.errors import UsageError
 from extractors.models import Document, Skip, SkipReason
-from flows.dedup import sign_here
 from flows.process_life import die_with_parent
 
 # CPU seconds one page may take in trafilatura and langdetect. A news page takes 20-100 ms and
@@ -47,12 +43,6 @@ WORKER_ADDRESS_SPACE_BYTES = 1024 * 1024 * 1024
 # A page whose worker died this many times in single-page tries is the culprit: skipped. Twice,
 # because a page tried alone can still lose its worker to another batch's culprit.
 _DEATHS_BEFORE_BLAME = 2
-# Texts per task when the workers sign a run's new documents (`sign`): a few milliseconds of
-# work each, so that pickling and hand-offs stay small beside it.
-SIGN_CHUNK = 64
-# Fewer texts than this are signed in the flow's process: about 0.1 s of work, less than a
-# worker that a small run never started takes to start (about 0.6 s of CPU).
-SIGN_HERE_BELOW = 2 * SIGN_CHUNK
 
 
 # Extraction processes per run: one per core by default. Several workers sharing one machine
@@ -136,21 +126,6 @@ class ExtractionPool:
                 self._replace(executor)
         detail = f"the page killed its extraction worker {_DEATHS_BEFORE_BLAME} times"
         return skip_for(item, SkipReason.EXTRACTION_TIMEOUT, detail)
-
-    def sign(self, texts: Sequence[str]) -> list[np.ndarray]:
-        """Near-duplicate signatures of `texts`, in order, on the workers, idle once the run's
-        pages are extracted (flows/dedup.py `Signer`). A broken pool is replaced and the texts
-        signed in this process: signing never bombs, so the break was not theirs."""
-        if self._executor is None:
-            raise RuntimeError("ExtractionPool used outside its 'with' block")
-        if len(texts) < SIGN_HERE_BELOW:
-            return sign_here(texts)
-        executor = self._executor
-        try:
-            return list(executor.map(neardup.signature, texts, chunksize=SIGN_CHUNK))
-        except BrokenProcessPool:
-            self._replace(executor)
-        return sign_here(texts)
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:
         """A new pool, once per broken one (every batch in flight sees the same breakage)."""

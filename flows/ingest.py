@@ -134,11 +134,11 @@ async def ingest_feeds(
                     )
                 finally:  # interrupted or not, what finished is kept: its feeds are not redone
                     save_finished_feeds(ctx)
-            order = {f.url: n for n, f in enumerate(due)}
-            ctx.finished.sort(key=lambda done: order[done[0].url])
-            report.feeds += [outcome for outcome, _ in ctx.finished]
-            states = [state for _, state in ctx.finished]
-            result = finish(ctx, book, report, states, started, group_stories, pool.sign)
+        order = {f.url: n for n, f in enumerate(due)}
+        ctx.finished.sort(key=lambda done: order[done[0].url])
+        report.feeds += [outcome for outcome, _ in ctx.finished]
+        states = [state for _, state in ctx.finished]
+        result = finish(ctx, book, report, states, started, group_stories=group_stories)
     artifact_id = await acreate_markdown_artifact(
         markdown=result["report"], key="ingest-report", description=f"sahelwatch ingest {run_id}"
     )
@@ -300,11 +300,10 @@ def finish(
     report: IngestReport,
     states: list[FeedState],
     started: float,
+    *,
     group_stories: bool = True,
-    sign: dedup.Signer = dedup.sign_here,
 ) -> dict:
-    """Group near-copies (signed by `sign`: the run's idle extraction workers), record late
-    aliases, and book the run as completed with its report."""
+    """Group near-copies, record late aliases, and book the run as completed with its report."""
     now = datetime.now(UTC)
     report.dead_feeds = [s.source or s.feed_url for s in states if feed_schedule.is_dead(s)]
     report.silent_feeds = [
@@ -312,7 +311,7 @@ def finish(
     ]
     store, run_id = ctx.pipeline.store, ctx.pipeline.run_id
     if group_stories:
-        dedup.group_and_index(store, report, sign)
+        dedup.group_and_index(store, report)
     report.alias_urls = ctx.aliases_recorded
     report.duration_s = time.monotonic() - started
     counts, markdown = report.counts(), report.to_markdown()
