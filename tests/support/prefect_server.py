@@ -34,8 +34,9 @@ SERVER_START_TIMEOUT_S = 120.0
 # (60 s) would make a test wait a minute for the first scheduled runs.
 SCHEDULER_LOOP_SECONDS = 2
 # A run refused a deployment concurrency slot is rescheduled this much later (Prefect's default
-# is 30 s); short so the queued run of a test starts soon after the first one ends.
-CONCURRENCY_SLOT_WAIT_SECONDS = 5
+# is 30 s); as short as a worker's poll, so the queued run of a test starts within a second or
+# two of the first one's end (5 s added 2-5 s of waiting to each such test).
+CONCURRENCY_SLOT_WAIT_SECONDS = 1
 # A worker stopped with Ctrl-C (SIGINT) finishes its own shutdown; after this it is killed.
 STOP_GRACE_S = 15.0
 # Prefect settings of the developer's shell that would point a child at another server/profile.
