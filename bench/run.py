@@ -156,7 +156,7 @@ BENCHMARKS = {
         Benchmark(
             "e2e",
             "bench.e2e",
-            "about twelve minutes",
+            "about five minutes",
             "about 40 s",
             headline_keys(
                 "pipeline_vs_ceiling",
