@@ -24,7 +24,13 @@ import psutil
 
 from flows.extraction_pool import WORKERS_ENV_VAR
 from flows.host_limits import LIMIT_PREFIX, LIMITS_PAGE
-from tests.support.prefect_server import PREFECT, Background, PrefectServer, stop_all
+from tests.support.prefect_server import (
+    POLL_SECONDS,
+    PREFECT,
+    Background,
+    PrefectServer,
+    stop_all,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 POOL = "sahelwatch"
@@ -38,8 +44,6 @@ DEPLOYMENTS = (
     "sahel-lake-compact",
 )
 CLI_TIMEOUT_S = 180
-# Workers ask for work every second (Prefect's default, 10 s, would add waiting to every run).
-WORKER_QUERY_SECONDS = "1"
 # Flow runs a worker runs at once (a cluster run and a partition, or two partitions). Without a
 # limit a worker submits every scheduled run it finds when it polls, so the first to poll may
 # take the cluster run and all its partitions while the others idle.
@@ -72,9 +76,7 @@ class Cluster:
     def __init__(self, server: PrefectServer, root: Path) -> None:
         self.server, self.root = server, root
         self.clone = copy_tracked_files(root / "sahelwatch")
-        self.env = server.cli_env(
-            root / "cli-home", PREFECT_WORKER_QUERY_SECONDS=WORKER_QUERY_SECONDS
-        )
+        self.env = server.cli_env(root / "cli-home", PREFECT_WORKER_QUERY_SECONDS=str(POLL_SECONDS))
         self.workers: list[Background] = []
 
     def deploy(self) -> None:

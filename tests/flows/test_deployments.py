@@ -25,7 +25,7 @@ import pytest
 
 from bench.cluster import copy_tracked_files
 from demo.site_server import DemoSite
-from tests.support.prefect_server import PREFECT, Background, PrefectServer
+from tests.support.prefect_server import POLL_SECONDS, PREFECT, Background, PrefectServer
 from tests.support.sample_site import manifest_stored_documents, write_feeds
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,8 +44,6 @@ README_COMMANDS = (
 CLI_TIMEOUT_S = 120
 SCHEDULED_RUNS_TIMEOUT_S = 90
 FLOW_RUN_TIMEOUT_S = 300
-# The worker asks for work this often (Prefect's default, 10 s, would add waiting to every run).
-WORKER_QUERY_SECONDS = 1
 
 
 def prefect_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
@@ -113,7 +111,7 @@ class Deployed:
     def __init__(self, server: PrefectServer, root: Path) -> None:
         self.server, self.root = server, root
         self.clone = copy_tracked_files(root / "sahelwatch")
-        self.env = server.cli_env(root / "cli-home", PREFECT_WORKER_QUERY_SECONDS="1")
+        self.env = server.cli_env(root / "cli-home", PREFECT_WORKER_QUERY_SECONDS=str(POLL_SECONDS))
         self.results: list[subprocess.CompletedProcess] = []
         self.worker: Background | None = None
         self.timings: dict[str, float] = {}

@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 from demo.site_server import DemoSite
+from tests.support.prefect_server import POLL_SECONDS
 from tests.support.sample_site import manifest_stored_documents, write_feeds
 
 EXE = Path(sys.executable).with_name("sahelwatch")
@@ -23,9 +24,6 @@ SERVED = (
     "retag/sahel-retag-served",
     "dedup/sahel-dedup-rebuild-served",
 )
-# The served runner and this test each look for news every second (Prefect's defaults, 10 s and
-# 5 s, would add waiting to the run, as WORKER_QUERY_SECONDS says in test_deployments.py).
-RUNNER_POLL_SECONDS = 1
 
 
 def served_deployments(since: datetime) -> set[str]:
@@ -68,7 +66,7 @@ def test_serve_runs_a_triggered_ingest_and_stops_on_ctrl_c(prefect_api, tmp_path
             env={
                 **os.environ,
                 "PREFECT_API_URL": prefect_api,
-                "PREFECT_RUNNER_POLL_FREQUENCY": str(RUNNER_POLL_SECONDS),
+                "PREFECT_RUNNER_POLL_FREQUENCY": str(POLL_SECONDS),
             },
             start_new_session=True,
         )
@@ -81,7 +79,7 @@ def test_serve_runs_a_triggered_ingest_and_stops_on_ctrl_c(prefect_api, tmp_path
             run = run_deployment(
                 "ingest_feeds/sahel-ingest-served",
                 timeout=240,
-                poll_interval=RUNNER_POLL_SECONDS,
+                poll_interval=POLL_SECONDS,
             )
         finally:
             os.killpg(serve.pid, signal.SIGINT)

@@ -33,10 +33,13 @@ SERVER_START_TIMEOUT_S = 120.0
 # The scheduler service creates runs for new deployments on its own loop; Prefect's default
 # (60 s) would make a test wait a minute for the first scheduled runs.
 SCHEDULER_LOOP_SECONDS = 2
+# How often the tests' workers, `serve` runners and waits on a run ask the server for news
+# (Prefect's defaults, 5-10 s, would add that much waiting to every run a test starts).
+POLL_SECONDS = 1
 # A run refused a deployment concurrency slot is rescheduled this much later (Prefect's default
 # is 30 s); as short as a worker's poll, so the queued run of a test starts within a second or
 # two of the first one's end (5 s added 2-5 s of waiting to each such test).
-CONCURRENCY_SLOT_WAIT_SECONDS = 1
+CONCURRENCY_SLOT_WAIT_SECONDS = POLL_SECONDS
 # A worker stopped with Ctrl-C (SIGINT) finishes its own shutdown; after this it is killed.
 STOP_GRACE_S = 15.0
 # Prefect settings of the developer's shell that would point a child at another server/profile.
