@@ -124,6 +124,12 @@ class LakeStore:
                 con.close()
 
     @contextmanager
+    def shared(self) -> Iterator[None]:
+        """As `Store.shared`; here nothing to hold: reads and writes of several threads already
+        go side by side (each takes a cursor of its attachment), writes in turn (the lock)."""
+        yield
+
+    @contextmanager
     def read(self, *, sandboxed: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only view of the last committed snapshot; `sandboxed` for users' own SQL.
 

@@ -86,6 +86,7 @@ class Store:
         self.path = Path(path)
         self.locator = str(self.path)  # what messages and flow parameters name it by
         self.lock_timeout = lock_timeout_from_env() if lock_timeout is None else lock_timeout
+        self._shared_blocks = 0  # `shared()` blocks open in this process
 
     def exists(self) -> bool:
         return self.path.exists()
@@ -118,16 +119,41 @@ class Store:
                 con.close()
 
     @contextmanager
+    def shared(self) -> Iterator[None]:
+        """Keep the file open read-write for the block, so that this process's threads read
+        and write it side by side (the end of a run groups near-copies while another thread
+        indexes the new documents for search).
+
+        Within one process DuckDB refuses a read-only connection beside a read-write one to the
+        same file; in the block, `read()` is a read-write connection in a READ ONLY transaction
+        instead, which DuckDB holds to the same refusal of any write. Holding the file open also
+        spares each connection's close its checkpoint. Other processes wait for the block, as
+        they wait for a write.
+        """
+        holder = self._connect(read_only=False)
+        self._shared_blocks += 1
+        try:
+            yield
+        finally:
+            self._shared_blocks -= 1
+            with suppress(*_DISK_ERRORS):  # closing checkpoints; a failure there lost nothing
+                holder.close()
+
+    @contextmanager
     def read(self, *, sandboxed: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection: DuckDB itself refuses any statement that would write.
 
         `sandboxed` adds `SANDBOX_CONFIG`, for SQL the user wrote: no files, no extensions, no
         settings. Within one process, DuckDB refuses a second connection to the same file with
-        other switches while the first is open.
+        other switches while the first is open (see `shared`).
         """
         if not self.path.exists():
             raise StoreError(f"no store at {self.path}: run 'sahelwatch init --db {self.path}'")
-        con = self._connect(read_only=True, config=SANDBOX_CONFIG if sandboxed else None)
+        if self._shared_blocks and not sandboxed:
+            con = self._connect(read_only=False)
+            con.execute("BEGIN TRANSACTION READ ONLY")
+        else:
+            con = self._connect(read_only=True, config=SANDBOX_CONFIG if sandboxed else None)
         try:
             yield con
         finally:

@@ -42,6 +42,43 @@ def test_failed_write_is_rolled_back(store):
         assert con.execute("SELECT count(*) FROM runs").fetchone() == (0,)
 
 
+def _insert_run(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    con.execute(
+        "INSERT INTO runs (run_id, flow, started_at, status) VALUES (?, 'test', now(), 'running')",
+        [run_id],
+    )
+
+
+def test_a_shared_block_reads_and_writes_with_connections_open_side_by_side(store):
+    with store.shared(), store.read() as reader:
+        assert reader.execute("SELECT count(*) FROM runs").fetchone() == (0,)
+        with store.write() as con:  # outside a shared block, DuckDB refuses this second open
+            _insert_run(con, "r1")
+        with store.read() as later:
+            assert later.execute("SELECT count(*) FROM runs").fetchone() == (1,)
+
+
+def test_a_read_in_a_shared_block_still_refuses_to_write(store):
+    with store.shared(), store.read() as con, pytest.raises(duckdb.TransactionException):
+        _insert_run(con, "r1")
+
+
+def test_other_processes_get_the_file_once_the_shared_block_ends(store):
+    with store.shared():
+        with store.write() as con:
+            _insert_run(con, "r1")
+        assert not _another_process_can_read(store.path)
+    assert _another_process_can_read(store.path)
+
+
+def _another_process_can_read(path: Path) -> bool:
+    opener = "import duckdb, sys; duckdb.connect(sys.argv[1], read_only=True)"
+    return (
+        subprocess.run([sys.executable, "-c", opener, str(path)], capture_output=True).returncode
+        == 0
+    )
+
+
 def _hold_lock(path: Path, seconds: float, *, read_only: bool = False) -> subprocess.Popen:
     mode = ["read-only"] if read_only else []
     holder = subprocess.Popen(
