@@ -25,7 +25,7 @@ from prefect.artifacts import acreate_markdown_artifact
 from prefect.runtime import flow_run
 
 from extractors import feed_schedule, page_retry
-from extractors.feed_entries import FeedEntry, ParsedFeed, parse_feed
+from extractors.feed_entries import FeedEntry, ParsedFeed
 from extractors.feed_schedule import FeedState
 from extractors.feeds_config import FeedsConfig, FeedSource
 from extractors.ingest_report import FeedOutcome, IngestReport
@@ -191,7 +191,7 @@ async def _ingest_feed(
     result = await poll_feed(ctx.pipeline.fetcher, feed, state, unconditional)
     interval = timedelta(minutes=feed.poll_interval_minutes)
     body_hash = hashlib.sha256(result.body).hexdigest() if result.body else None
-    parsed = _parse_if_changed(result, body_hash, state, outcome)
+    parsed = await _parse_if_changed(ctx.pipeline.pool, result, body_hash, state, outcome)
     if outcome.status == "failed":
         return outcome, feed_schedule.after_failure(state, now, interval, outcome.error or "")
     if parsed is not None:
@@ -211,8 +211,12 @@ async def _ingest_feed(
     return outcome, new_state
 
 
-def _parse_if_changed(
-    result: FetchResult, body_hash: str | None, state: FeedState, outcome: FeedOutcome
+async def _parse_if_changed(
+    pool: ExtractionPool,
+    result: FetchResult,
+    body_hash: str | None,
+    state: FeedState,
+    outcome: FeedOutcome,
 ) -> ParsedFeed | None:
     """The parsed feed, or None when it is unchanged; sets outcome.status either way."""
     if not result.ok:
@@ -221,7 +225,8 @@ def _parse_if_changed(
     if result.not_modified or (body_hash is not None and body_hash == state.body_hash):
         outcome.status = "unchanged"
         return None
-    parsed = parse_feed(result.body or b"", result.final_url, result.headers.get("content-type"))
+    content_type = result.headers.get("content-type")
+    parsed = await pool.parse_feed(result.body or b"", result.final_url, content_type)
     if not parsed.is_feed:
         outcome.status, outcome.error = "failed", f"not a feed ({parsed.warning or 'no entries'})"
         return None

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from flows.cli import main
+from flows.extraction_pool import ExtractionPool
 from flows.ingest import ingest_feeds
 
 PAGES = Path(__file__).resolve().parents[1] / "fixtures" / "pages"
@@ -218,8 +219,6 @@ def test_page_that_failed_for_a_retryable_reason_is_fetched_again_next_run(
 
 
 def test_a_bug_in_one_feed_fails_that_feed_only(prefect_api, http_server, tmp_path, monkeypatch):
-    import flows.ingest
-
     s = http_server
     s.route("/ok.html", body=ARTICLE, headers={"Content-Type": "text/html"})
     for name in ("good", "cursed"):
@@ -228,14 +227,14 @@ def test_a_bug_in_one_feed_fails_that_feed_only(prefect_api, http_server, tmp_pa
             body=rss(item("Article", s.url("/ok.html"))),
             headers={"Content-Type": "application/rss+xml"},
         )
-    real_parse = flows.ingest.parse_feed
+    real_parse = ExtractionPool.parse_feed
 
-    def parse_with_a_bug(body, url, content_type=None):
+    async def parse_with_a_bug(pool, body, url, content_type=None):
         if url.endswith("/cursed.xml"):
             raise RuntimeError("a bug in feed parsing")
-        return real_parse(body, url, content_type)
+        return await real_parse(pool, body, url, content_type)
 
-    monkeypatch.setattr(flows.ingest, "parse_feed", parse_with_a_bug)
+    monkeypatch.setattr(ExtractionPool, "parse_feed", parse_with_a_bug)
     result = run(tmp_path, [s.url("/good.xml"), s.url("/cursed.xml")])
 
     assert (result["stored"], result["failed"]) == (1, 1)
