@@ -108,3 +108,23 @@ def test_a_worker_killed_mid_batch_is_replaced_and_only_its_batch_is_retried():
     assert pool.replaced == 1, f"after {time.monotonic() - started:.1f} s"
     assert len(results) == len(items)
     assert isinstance(results[1], Document)
+
+
+def test_a_feed_whose_worker_died_is_parsed_in_the_flow_process_and_the_pool_replaced():
+    feed = (
+        b'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Le Sahel'
+        b"</title><item><title>Gao</title><link>http://example.org/gao.html</link></item>"
+        b"</channel></rss>"
+    )
+
+    async def parse_after_the_workers_died(pool: ExtractionPool):
+        await pool.parse_feed(feed, "http://example.org/rss.xml", "application/rss+xml")
+        for process in list(pool._executor._processes.values()):
+            os.kill(process.pid, signal.SIGKILL)
+            process.join(30)
+        return await pool.parse_feed(feed, "http://example.org/rss.xml", "application/rss+xml")
+
+    with ExtractionPool(workers=1) as pool:
+        parsed = asyncio.run(parse_after_the_workers_died(pool))
+    assert [entry.link for entry in parsed.entries] == ["http://example.org/gao.html"]
+    assert pool.replaced == 1
