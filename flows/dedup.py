@@ -128,7 +128,8 @@ def group_and_index(store: AnyStore, report: IngestReport) -> None:
 
     Side by side because the grouping is mostly Python and the indexing mostly DuckDB (which
     releases the GIL): with the extraction pool gone, one of two cores had been idle through
-    both. On the 2,000-page benchmark's store: 3.3-3.6 s instead of 4.7-4.8 s.
+    both. On a copy of the 2,000-page benchmark's store (1,609 new documents): four runs of
+    3.1-3.6 s, against three of 4.3-4.8 s one after the other.
     """
     with store.shared(), ThreadPoolExecutor(1, thread_name_prefix="search-index") as side:
         search = side.submit(fulltext.refresh, store)  # only the documents new since the last
