@@ -1,4 +1,5 @@
-"""Extraction and language detection on all cores: a process pool fed page bytes in batches.
+"""Extraction and language detection on all cores: a process pool fed page bytes in batches,
+and the ingest's feeds to parse (`ExtractionPool.parse_feed`).
 
 Each page is extracted within a CPU-time bound and each worker within an address-space bound:
 a small page crafted to cost trafilatura a minute and a gigabyte (a "cost bomb") becomes an
