@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -36,20 +35,20 @@ from extractors.tagger import Tagger
 from fetching.client import Fetcher, FetchResult
 from flows import progress
 from flows.extraction_pool import ExtractionPool
+from flows.extraction_queue import ExtractionQueue
 from storage import documents, mentions
 from storage.stores import AnyStore
 
-# A batch is a few pages of one source, fetched together, then extracted in one hand-off to the
-# process pool. Its pages come from one host, one request start per `min_host_delay` (1 s by
-# default), so a batch of B pages reaches the pool B seconds after its first request. With
-# batches of 8 (and 64 of them fetching), the hosts' batches arrived in waves and the pool went
-# short of pages between them (2,000-page benchmark: 35.9 pages/s); batches of 4 arrive twice as
-# smoothly (42.3 pages/s), for twice as many hand-offs of about a millisecond each.
+# A batch is a few pages of one source, fetched together and written together; each page goes to
+# the pool as soon as it is fetched (flows/extraction_queue.py), in hand-offs of PAGE_BATCH_SIZE
+# pages at most. A host's pages come one request start per `min_host_delay` (1 s by default).
+# When batches went to the pool whole, batches of 8 arrived in waves and the pool went short of
+# pages between them (2,000-page benchmark: 35.9 pages/s), batches of 4 twice as smoothly (42.3
+# pages/s), and a source's first batches had to be of 1 and 2 pages. Pages handed off one by one,
+# one batch of a host at a time, made those needless (runs of 32.6-34.4 s without, 34.0-34.2 s
+# with); 4 pages keep a hand-off's cost (about a millisecond) small beside its extraction.
 PAGE_BATCH_SIZE = 4
-# A source's first batch is smaller, so the pool has pages a second after a source's first request
-# rather than PAGE_BATCH_SIZE seconds.
-FIRST_BATCH_SIZES = (1, 2)
-# Two batches per core handed to the pool keep it busy while the next ones are pickled.
+# Two hand-offs per core in flight keep the pool busy while the next ones are pickled.
 BATCHES_IN_FLIGHT_PER_WORKER = 2
 # Writes are spaced so that they take about a tenth of the run at most: after a write, the next
 # one waits WRITE_SPACING times as long as it took, and the batches that finish meanwhile join
@@ -108,7 +107,7 @@ class Pipeline:
     run_id: str
     origin: Origin
     store_lock: asyncio.Lock
-    batch_slots: asyncio.Semaphore  # batches handed to the extraction pool
+    extraction: ExtractionQueue  # fetched pages to the pool
     fetch_slots: asyncio.Semaphore  # batches being fetched or waiting for the pool
     keep: DocumentFilter | None = None
     shared_host_slot: SharedHostSlot | None = None
@@ -116,7 +115,7 @@ class Pipeline:
     # itself up front (its ETA would otherwise cover one chunk at a time).
     adds_to_total: bool = True
     _waiting: list[_Write] = field(default_factory=list)  # batches waiting for a write
-    _host_turns: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+    _host_turns: dict[str, asyncio.Lock] = field(default_factory=dict)
     _last_write: float = float("-inf")
     _write_interval: float = MIN_WRITE_INTERVAL_S
     _batches_cut: int = 0  # by run(), so far
@@ -133,10 +132,11 @@ class Pipeline:
         origin: Origin,
         keep: DocumentFilter | None = None,
     ) -> Pipeline:
-        slots = asyncio.Semaphore(BATCHES_IN_FLIGHT_PER_WORKER * pool.workers)
+        handoffs = BATCHES_IN_FLIGHT_PER_WORKER * pool.workers
+        extraction = ExtractionQueue(pool, handoffs, PAGE_BATCH_SIZE)
         fetching = asyncio.Semaphore(BATCHES_FETCHING)
         lock = asyncio.Lock()
-        return cls(store, fetcher, pool, tagger, run_id, origin, lock, slots, fetching, keep)
+        return cls(store, fetcher, pool, tagger, run_id, origin, lock, extraction, fetching, keep)
 
     async def run(
         self, jobs: Sequence[PageJob], outcome: FeedOutcome, after_store: AfterStore | None = None
@@ -162,19 +162,19 @@ class Pipeline:
         self, jobs: Sequence[PageJob], outcome: FeedOutcome
     ) -> tuple[list[Document], list[Skip]]:
         # The host's turn first, then a fetch slot: slots go to batches of hosts that can be
-        # asked now, and are held until the pool has the pages (what bounds the memory).
+        # asked now, and are held until the pool has extracted the pages (what bounds the
+        # memory). Each page goes to the pool as soon as it is fetched (flows/extraction_queue.py).
         async with self._host_turn(jobs), self._shared_host_slot(jobs):
             await self.fetch_slots.acquire()
             try:
-                items, skips = await self._fetch(jobs)
+                extracting, skips = await self._fetch(jobs)
             except BaseException:
                 self.fetch_slots.release()
                 raise
         try:
-            # Fetched pages: the items, less those whose bytes an archive already held.
-            outcome.fetched += len(items) - sum(job.body is not None for job in jobs)
-            async with self.batch_slots:
-                results = await self.pool.extract(items, datetime.now(UTC))
+            # Fetched pages: those extracted, less those whose bytes an archive already held.
+            outcome.fetched += len(extracting) - sum(job.body is not None for job in jobs)
+            results = await asyncio.gather(*extracting)
         finally:
             self.fetch_slots.release()
         docs = [r for r in results if isinstance(r, Document)]
@@ -185,48 +185,51 @@ class Pipeline:
             skips += [skip for _, skip in verdicts if skip is not None]
         return docs, skips
 
-    def _host_turn(self, jobs: Sequence[PageJob]) -> asyncio.Semaphore | contextlib.nullcontext:
-        """As many batches of a host fetching at once as it may get requests at once
-        (`per_host_concurrency`): its politeness delay paces them anyway, and one more would
-        hold a fetch slot only to wait for its turn."""
+    def _host_turn(self, jobs: Sequence[PageJob]) -> asyncio.Lock | contextlib.nullcontext:
+        """One batch of a host fetching at a time. Its politeness delay spaces the host's
+        requests whatever the number of batches, so two batches fetched side by side each took
+        twice as long, holding two fetch slots, and the pool waited for pages. A slow host still
+        gets `per_host_concurrency` requests at once within the batch."""
         if all(job.body is not None for job in jobs):
             return contextlib.nullcontext()  # an archive's bytes: nothing to fetch
-        host = urlsplit(jobs[0].url).netloc
-        if host not in self._host_turns:
-            at_once = self.fetcher.settings.per_host_concurrency
-            self._host_turns[host] = asyncio.Semaphore(at_once)
-        return self._host_turns[host]
+        return self._host_turns.setdefault(urlsplit(jobs[0].url).netloc, asyncio.Lock())
 
     def _shared_host_slot(self, jobs: Sequence[PageJob]) -> AbstractAsyncContextManager[None]:
         if self.shared_host_slot is None or all(job.body is not None for job in jobs):
             return contextlib.nullcontext()
         return self.shared_host_slot(jobs[0].url)
 
-    async def _fetch(self, jobs: Sequence[PageJob]) -> tuple[list[FetchedItem], list[Skip]]:
-        async def fetch(job: PageJob) -> FetchResult | None:
-            result = None
-            if job.body is None:
+    async def _fetch(
+        self, jobs: Sequence[PageJob]
+    ) -> tuple[list[asyncio.Future[Document | Skip]], list[Skip]]:
+        """Each page fetched, then handed to the pool at once; the pages the pool extracts (in
+        the jobs' order) and the skips of the fetches that failed."""
+
+        async def fetch(job: PageJob) -> asyncio.Future[Document | Skip] | Skip:
+            if job.body is not None:
+                item = self._item(job, job.url, job.body, job.content_type)
+            else:
                 origin = job.feed_url or job.url
                 result = await self.fetcher.fetch_page(job.url, origin=origin)
-            progress.report("advance", 1)
-            return result
-
-        results = await asyncio.gather(*(fetch(job) for job in jobs))
-        items, skips = [], []
-        for job, result in zip(jobs, results, strict=True):
-            if result is None:
-                items.append(self._item(job, job.url, job.body, job.content_type))
-            elif result.ok:
+                if not result.ok:
+                    progress.report("advance", 1)
+                    return self._fetch_skip(job, result)
                 content_type = result.headers.get("content-type")
-                items.append(self._item(job, result.final_url, result.body, content_type))
-            else:
-                reason = skip_reason_for_fetch(result.error_kind, result.status)
-                detail = result.error or str(result.error_kind)
-                if reason == SkipReason.FETCH_FAILED and page_retry.is_last_attempt(job.failures):
-                    reason = SkipReason.GAVE_UP
-                    detail = f"fetch failed on {job.failures + 1} runs, the last: {detail}"
-                skips.append(self._skip(job, reason, detail))
-        return items, skips
+                item = self._item(job, result.final_url, result.body, content_type)
+            progress.report("advance", 1)
+            return self.extraction.submit(item)
+
+        fetched = await asyncio.gather(*(fetch(job) for job in jobs))
+        skips = [outcome for outcome in fetched if isinstance(outcome, Skip)]
+        return [outcome for outcome in fetched if not isinstance(outcome, Skip)], skips
+
+    def _fetch_skip(self, job: PageJob, result: FetchResult) -> Skip:
+        reason = skip_reason_for_fetch(result.error_kind, result.status)
+        detail = result.error or str(result.error_kind)
+        if reason == SkipReason.FETCH_FAILED and page_retry.is_last_attempt(job.failures):
+            reason = SkipReason.GAVE_UP
+            detail = f"fetch failed on {job.failures + 1} runs, the last: {detail}"
+        return self._skip(job, reason, detail)
 
     def _item(
         self, job: PageJob, final_url: str, body: bytes | None, content_type: str | None
@@ -348,14 +351,8 @@ class Pipeline:
 
 
 def cut_batches(jobs: Sequence[PageJob]) -> list[Sequence[PageJob]]:
-    """`jobs` in order, in batches of FIRST_BATCH_SIZES, then of PAGE_BATCH_SIZE."""
-    sizes = itertools.chain(FIRST_BATCH_SIZES, itertools.repeat(PAGE_BATCH_SIZE))
-    batches, start = [], 0
-    while start < len(jobs):
-        size = next(sizes)
-        batches.append(jobs[start : start + size])
-        start += size
-    return batches
+    """`jobs` in order, in batches of PAGE_BATCH_SIZE."""
+    return [jobs[start : start + PAGE_BATCH_SIZE] for start in range(0, len(jobs), PAGE_BATCH_SIZE)]
 
 
 @dataclass(slots=True)

@@ -32,6 +32,8 @@ SINCE, UNTIL = "2024-03-01", "2024-04-30"
 SINCE_DT = datetime(2024, 3, 1, tzinfo=UTC)
 UNTIL_DT = datetime(2024, 4, 30, 23, 59, 59, 999999, tzinfo=UTC)
 EXE = Path(sys.executable).with_name("sahelwatch")
+# Pages of the archive a run is killed in the middle of (see that test).
+MIDWAY_ARTICLES = 160
 
 
 def network_file(tmp_path: Path) -> str:
@@ -229,12 +231,15 @@ def test_a_dry_run_counts_and_shows_pages_but_writes_nothing(site, tmp_path):
 
 
 def test_a_backfill_killed_midway_resumes_to_the_same_store_as_an_uninterrupted_one(
-    prefect_api, articles, tmp_path
+    prefect_api, tmp_path
 ):
     from prefect.settings import PREFECT_API_URL
 
     env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
-    warc = write_warc(tmp_path / "crawl.warc.gz", articles, "https://sahel.example")
+    # Enough pages that the rest, after the first write, take about as long as the writes'
+    # spacing (1 s): with the 36 of `articles`, they were all written 0.2 s after the first.
+    many = make_articles(MIDWAY_ARTICLES)
+    warc = write_warc(tmp_path / "crawl.warc.gz", many, "https://sahel.example")
     killed, whole = tmp_path / "killed.duckdb", tmp_path / "whole.duckdb"
     command = [
         str(EXE),

@@ -14,6 +14,7 @@ from extractors.models import Origin, Skip, SkipReason
 from extractors.tagger import Tagger
 from flows.config_files import load_watchlist
 from flows.extraction_pool import ExtractionPool
+from flows.extraction_queue import ExtractionQueue
 from flows.pipeline import PageJob, Pipeline
 from storage.store import Store
 
@@ -42,7 +43,7 @@ def pipeline_over(store: Store, pool: ExtractionPool | None = None) -> Pipeline:
         "run-1",
         Origin("feed"),
         asyncio.Lock(),
-        asyncio.Semaphore(1),
+        ExtractionQueue(pool, slots=1, max_pages=1),
         asyncio.Semaphore(1),
     )
 
