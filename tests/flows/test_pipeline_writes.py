@@ -8,10 +8,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from extractors import neardup
 from extractors.feed_entries import FeedEntry
 from extractors.ingest_report import FeedOutcome
-from extractors.models import Origin, Skip, SkipReason
+from extractors.models import Document, Origin, Skip, SkipReason, TextSource
 from extractors.tagger import Tagger
+from extractors.text import content_hash, document_id
 from flows.config_files import load_watchlist
 from flows.extraction_pool import ExtractionPool
 from flows.extraction_queue import ExtractionQueue
@@ -30,6 +32,15 @@ BATCHES = 6
 def skip(n: int) -> Skip:
     url = f"https://example.test/{n}"
     return Skip(url, url, "https://example.test/feed", "outlet", SkipReason.NO_TEXT, "empty")
+
+
+def document(n: int, text: str) -> Document:
+    url = f"https://example.test/article-{n}"
+    return Document(
+        document_id(url), url, url, "outlet", "https://example.test/feed", f"Article {n}",
+        None, None, None, None, "fr", 0.99, text, TextSource.PAGE, content_hash(text),
+        Origin("feed"), "run-1",
+    )  # fmt: skip
 
 
 def pipeline_over(store: Store, pool: ExtractionPool | None = None) -> Pipeline:
@@ -120,3 +131,30 @@ def test_once_every_batch_has_finished_its_write_does_not_wait_out_the_spacing(s
     asyncio.run(a_skip_then_a_page())
     assert outcome.stored == 1
     assert stored_urls(store) == [skip(0).url]
+
+
+def test_a_pipeline_that_signs_keeps_each_stored_documents_signature_up_to_its_bound(
+    store, monkeypatch
+):
+    """An ingest signs its documents as they are stored, for its end's grouping; the signatures
+    kept are bounded (past the bound the end signs the rest itself)."""
+    monkeypatch.setattr("flows.pipeline.MAX_SIGNATURES_KEPT", 2)
+    texts = [f"Texte numéro {n} sur la région de Gao et ses marchés." for n in range(3)]
+    docs = [document(n, text) for n, text in enumerate(texts)]
+    pipeline = pipeline_over(store)
+    pipeline.signs = True
+
+    asyncio.run(pipeline.store_results(docs, [], FeedOutcome("outlet", "f")))
+
+    assert list(pipeline.signatures) == [docs[0].id, docs[1].id]
+    for doc in docs[:2]:
+        assert (pipeline.signatures[doc.id] == neardup.signature(doc.text)).all()
+
+
+def test_a_pipeline_that_does_not_sign_keeps_no_signature(store):
+    docs = [document(0, "Un texte sur Tombouctou.")]
+    pipeline = pipeline_over(store)
+
+    asyncio.run(pipeline.store_results(docs, [], FeedOutcome("outlet", "f")))
+
+    assert pipeline.signatures == {}

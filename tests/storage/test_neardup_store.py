@@ -121,6 +121,32 @@ def test_a_second_run_changes_nothing(store):
     )
 
 
+def test_signatures_taken_before_give_the_groups_of_signing_at_the_end(store):
+    """A run signs its documents as it stores them and hands the signatures to its end."""
+    copies = ANSONGO + KENIEBA
+    ids = [_add_copy(store, copy, minutes) for minutes, copy in enumerate(copies)]
+    signed = {i: neardup.signature(c["text"]) for i, c in list(zip(ids, copies, strict=True))[::2]}
+
+    dedup.index_new_documents(store, signed_before=signed)  # some signed before, some not
+    with_signatures = _links(store)
+    dedup.rebuild(store)  # every one signed from the stored text
+
+    assert with_signatures == _links(store)
+    stories = 2  # the two labelled stories: every copy but their first joins one
+    assert sum(dup is not None for dup, _ in with_signatures.values()) == len(copies) - stories
+
+
+def test_the_signatures_handed_over_are_the_ones_used(store):
+    """The end does not sign again what it is given: a given signature decides the grouping."""
+    one = _add_copy(store, ANSONGO[0], 0)
+    other = _add_copy(store, KENIEBA[0], 1)  # not a copy, by its own text
+    as_if_a_copy = {other: neardup.signature(ANSONGO[0]["text"])}
+
+    assert dedup.index_new_documents(store, signed_before=as_if_a_copy)["grouped"] == 1
+    links = _links(store)
+    assert (links[one][0], links[other][0]) in {(None, one), (other, None)}  # one story
+
+
 def test_recording_an_indexed_document_again_adds_nothing(store):
     doc = _add_copy(store, ANSONGO[0], 0)
     sig = neardup.signature(ANSONGO[0]["text"])
