@@ -63,10 +63,16 @@ class ExtractionQueue:
             for _, result in taken:
                 result.cancel()
             raise
-        except Exception as exc:  # each page's batch fails, as it did when handed off alone
+        except BaseException as exc:
+            # Each page's batch fails, as it did when it awaited the pool itself. That includes a
+            # signal's exception raised while this hand-off ran (Prefect's TerminationSignal on
+            # SIGTERM): nobody awaits this task, so kept here it would be lost and the run would
+            # go on, its batches waiting for pages that never come.
             for _, result in taken:
                 if not result.done():
                     result.set_exception(exc)
+            if not isinstance(exc, Exception):
+                return  # the batches carry it to the flow; no new hand-off
         else:
             for (_, result), outcome in zip(taken, outcomes, strict=True):
                 if not result.done():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -44,12 +45,16 @@ from storage.stores import AnyStore
 # A batch is a few pages of one source, fetched together and written together; each page goes to
 # the pool as soon as it is fetched (flows/extraction_queue.py), in hand-offs of PAGE_BATCH_SIZE
 # pages at most. A host's pages come one request start per `min_host_delay` (1 s by default).
-# When batches went to the pool whole, batches of 8 arrived in waves and the pool went short of
-# pages between them (2,000-page benchmark: 35.9 pages/s), batches of 4 twice as smoothly (42.3
-# pages/s), and a source's first batches had to be of 1 and 2 pages. Pages handed off one by one,
-# one batch of a host at a time, made those needless (runs of 32.6-34.4 s without, 34.0-34.2 s
-# with); 4 pages keep a hand-off's cost (about a millisecond) small beside its extraction.
+# With batches of 8 (and 64 of them fetching), handed to the pool whole, the hosts' batches
+# arrived in waves and the pool went short of pages between them (2,000-page benchmark: 35.9
+# pages/s); batches of 4 arrived twice as smoothly (42.3 pages/s), for twice as many hand-offs
+# of about a millisecond each.
 PAGE_BATCH_SIZE = 4
+# A source's first batches are smaller: a batch holds its fetch slot (BATCHES_FETCHING) until its
+# last page is extracted, and at a run's start every host begins at once. With batches of 4 from
+# the first, fewer hosts were fetched and the pool waited (2,000-page benchmark, pages handed off
+# one by one: runs of 38.3 and 39.2 s, against 33.4 and 34.6 s with these).
+FIRST_BATCH_SIZES = (1, 2)
 # Two hand-offs per core in flight keep the pool busy while the next ones are pickled.
 BATCHES_IN_FLIGHT_PER_WORKER = 2
 # Signatures kept for the run's end (near-duplicate grouping), when a flow asks for them
@@ -125,7 +130,7 @@ class Pipeline:
     signs: bool = False
     signatures: dict[str, np.ndarray] = field(default_factory=dict)
     _waiting: list[_Write] = field(default_factory=list)  # batches waiting for a write
-    _host_turns: dict[str, asyncio.Lock] = field(default_factory=dict)
+    _host_turns: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     _last_write: float = float("-inf")
     _write_interval: float = MIN_WRITE_INTERVAL_S
     _batches_cut: int = 0  # by run(), so far
@@ -195,14 +200,18 @@ class Pipeline:
             skips += [skip for _, skip in verdicts if skip is not None]
         return docs, skips
 
-    def _host_turn(self, jobs: Sequence[PageJob]) -> asyncio.Lock | contextlib.nullcontext:
-        """One batch of a host fetching at a time. Its politeness delay spaces the host's
-        requests whatever the number of batches, so two batches fetched side by side each took
-        twice as long, holding two fetch slots, and the pool waited for pages. A slow host still
-        gets `per_host_concurrency` requests at once within the batch."""
+    def _host_turn(self, jobs: Sequence[PageJob]) -> asyncio.Semaphore | contextlib.nullcontext:
+        """As many batches of a host fetching at once as it may get requests at once
+        (`per_host_concurrency`): its politeness delay paces them anyway, and one more would
+        hold a fetch slot only to wait for its turn. Not one: a batch waiting on a slow page
+        (up to the read timeout) would hold up the host's other feeds."""
         if all(job.body is not None for job in jobs):
             return contextlib.nullcontext()  # an archive's bytes: nothing to fetch
-        return self._host_turns.setdefault(urlsplit(jobs[0].url).netloc, asyncio.Lock())
+        host = urlsplit(jobs[0].url).netloc
+        if host not in self._host_turns:
+            at_once = self.fetcher.settings.per_host_concurrency
+            self._host_turns[host] = asyncio.Semaphore(at_once)
+        return self._host_turns[host]
 
     def _shared_host_slot(self, jobs: Sequence[PageJob]) -> AbstractAsyncContextManager[None]:
         if self.shared_host_slot is None or all(job.body is not None for job in jobs):
@@ -370,8 +379,14 @@ class Pipeline:
 
 
 def cut_batches(jobs: Sequence[PageJob]) -> list[Sequence[PageJob]]:
-    """`jobs` in order, in batches of PAGE_BATCH_SIZE."""
-    return [jobs[start : start + PAGE_BATCH_SIZE] for start in range(0, len(jobs), PAGE_BATCH_SIZE)]
+    """`jobs` in order, in batches of FIRST_BATCH_SIZES, then of PAGE_BATCH_SIZE."""
+    sizes = itertools.chain(FIRST_BATCH_SIZES, itertools.repeat(PAGE_BATCH_SIZE))
+    batches, start = [], 0
+    while start < len(jobs):
+        size = next(sizes)
+        batches.append(jobs[start : start + size])
+        start += size
+    return batches
 
 
 @dataclass(slots=True)

@@ -21,10 +21,15 @@ ARTICLE = (
 ).read_bytes()
 NOT_HTML = b"%PDF-1.4 not a page"
 BROKEN_URL = "https://example.test/broken"
+SIGNALLED_URL = "https://example.test/signalled"
 
 
-def item(n: int, body: bytes = ARTICLE) -> FetchedItem:
-    url = f"https://example.test/{n}" if n >= 0 else BROKEN_URL
+class Signalled(BaseException):
+    """What a signal handler raises in the middle of a hand-off (Prefect's TerminationSignal)."""
+
+
+def item(n: int, body: bytes = ARTICLE, url: str | None = None) -> FetchedItem:
+    url = url or (f"https://example.test/{n}" if n >= 0 else BROKEN_URL)
     entry = FeedEntry(url, None, None, None, "", "", None)
     now = datetime.now(UTC)
     return FetchedItem(url, url, url, body, "text/html", now, entry, "S", "", Origin.FEED, "r")
@@ -46,6 +51,8 @@ class RecordingPool(ExtractionPool):
         try:
             if any(i.url == BROKEN_URL for i in items):
                 raise RuntimeError("a bug beside the pages")
+            if any(i.url == SIGNALLED_URL for i in items):
+                raise Signalled()
             return await super().extract(items, now)
         finally:
             self.in_flight -= 1
@@ -129,6 +136,17 @@ def test_a_failing_hand_off_fails_its_own_pages_and_the_queue_goes_on(pool):
     assert [type(r) for r in results[1:3]] == [RuntimeError, RuntimeError]  # one hand-off
     assert all(isinstance(r, Document) for r in results[3:])
     assert pool.handoffs == [1, 2, 2]
+
+
+def test_a_signal_raised_during_a_hand_off_reaches_the_batches_awaiting_its_pages(pool):
+    """Nobody awaits a hand-off: a signal's exception raised there must still stop the run."""
+
+    async def signalled() -> None:
+        queue = ExtractionQueue(pool, slots=1, max_pages=4)
+        await asyncio.wait_for(queue.submit(item(0, url=SIGNALLED_URL)), timeout=60)
+
+    with pytest.raises(Signalled):
+        asyncio.run(signalled())
 
 
 def test_a_queue_needs_a_slot_and_room_for_a_page(pool):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.pipeline import PAGE_BATCH_SIZE, cut_batches
+from flows.pipeline import FIRST_BATCH_SIZES, PAGE_BATCH_SIZE, cut_batches
 
 
 @pytest.mark.parametrize("pages", [0, 1, 2, 3, 7, 8, 20, 100])
@@ -15,7 +15,9 @@ def test_every_page_is_in_one_batch_in_order(pages):
     assert all(batches)  # no empty batch
 
 
-def test_batches_are_full_but_the_last():
-    jobs = list(range(3 * PAGE_BATCH_SIZE + 1))
+def test_a_sources_first_batches_are_small_then_full():
+    ramp = sum(FIRST_BATCH_SIZES)
+    jobs = list(range(ramp + 3 * PAGE_BATCH_SIZE + 1))
     sizes = [len(batch) for batch in cut_batches(jobs)]
-    assert sizes == [PAGE_BATCH_SIZE, PAGE_BATCH_SIZE, PAGE_BATCH_SIZE, 1]
+    assert sizes == [*FIRST_BATCH_SIZES, PAGE_BATCH_SIZE, PAGE_BATCH_SIZE, PAGE_BATCH_SIZE, 1]
+    assert max(FIRST_BATCH_SIZES) < PAGE_BATCH_SIZE
