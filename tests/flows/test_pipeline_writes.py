@@ -151,6 +151,19 @@ def test_a_pipeline_that_signs_keeps_each_stored_documents_signature_up_to_its_b
         assert (pipeline.signatures[doc.id] == neardup.signature(doc.text)).all()
 
 
+def test_a_document_kept_as_a_copy_of_a_stored_text_is_not_signed(store):
+    text = "Un texte sur Gao, publié deux fois sous deux adresses."
+    first, copy = document(0, text), document(1, text)
+    pipeline = pipeline_over(store)
+    pipeline.signs = True
+    outcome = FeedOutcome("outlet", "f")
+
+    asyncio.run(pipeline.store_results([first, copy], [], outcome))
+
+    assert outcome.same_text == 1
+    assert list(pipeline.signatures) == [first.id]
+
+
 def test_a_pipeline_that_does_not_sign_keeps_no_signature(store):
     docs = [document(0, "Un texte sur Tombouctou.")]
     pipeline = pipeline_over(store)
